@@ -1,0 +1,377 @@
+#!/usr/bin/env bash
+# The local stack: Temporal dev server, a single-host Ceph cluster with two RGW multisite zones
+# (regions "primary" and "secondary"), and moto server for the AWS-only APIs. up | down | status | install.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+STATE=${LIFEBOAT_STACK_DIR:-$ROOT/.stack}
+CACHE=${LIFEBOAT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/lifeboat}
+LOGS=$STATE/logs
+PROFILE=$STATE/profile.json
+
+TEMPORAL_PORT=${LIFEBOAT_TEMPORAL_PORT:-7233}
+TEMPORAL_UI_PORT=${LIFEBOAT_TEMPORAL_UI_PORT:-8233}
+PRIMARY_PORT=${LIFEBOAT_PRIMARY_PORT:-7480}
+SECONDARY_PORT=${LIFEBOAT_SECONDARY_PORT:-7481}
+MON_PORT=${LIFEBOAT_CEPH_MON_PORT:-6789}
+MOTO_PORT=${LIFEBOAT_MOTO_PORT:-5055}
+TEMPORAL_VERSION=v1.5.1
+MOTO_VERSION=5.2.5
+WAIT_SECONDS=${LIFEBOAT_STACK_TIMEOUT:-120}
+
+# Lab-only keys: the stack listens on loopback only and these never leave .stack/profile.json.
+SYNC_KEY=lifeboat-sync-key
+SYNC_SECRET=lifeboat-sync-secret
+APP_KEY=lifeboat-app-key
+APP_SECRET=lifeboat-app-secret
+
+# Search attributes Lifeboat's workflows set, so runs can be found in the Web UI.
+SEARCH_ATTRIBUTES=(LifeboatProcedure=Keyword LifeboatTarget=Keyword LifeboatPhase=Keyword)
+
+export CEPH_CONF=$STATE/ceph/ceph.conf
+export PATH=$CACHE/bin:$PATH
+
+log() { printf '[stack] %s\n' "$*" >&2; }
+die() {
+  printf '[stack] error: %s\n' "$*" >&2
+  exit 1
+}
+
+# --- tools -----------------------------------------------------------------------------------
+
+install_temporal() {
+  command -v temporal >/dev/null 2>&1 && return 0
+  command -v go >/dev/null 2>&1 ||
+    die "the Temporal CLI is not on PATH and Go is missing to build it: install Go 1.22+ (apt-get install golang-go, or from go.dev) and run again"
+  log "building the Temporal CLI $TEMPORAL_VERSION into $CACHE/bin (about 5 minutes on 2 cores)"
+  mkdir -p "$CACHE/bin"
+  GOBIN=$CACHE/bin GOFLAGS=-mod=mod go install "github.com/temporalio/cli/cmd/temporal@$TEMPORAL_VERSION" >&2 ||
+    die "go install of the Temporal CLI failed (see the output above)"
+}
+
+install_moto() {
+  [ -x "$CACHE/venv/bin/moto_server" ] && return 0
+  if command -v moto_server >/dev/null 2>&1; then return 0; fi
+  command -v python3 >/dev/null 2>&1 || die "python3 is missing: apt-get install -y python3 python3-venv"
+  log "installing moto[server] $MOTO_VERSION into $CACHE/venv"
+  python3 -m venv "$CACHE/venv" >&2 || die "python3 -m venv failed: apt-get install -y python3-venv"
+  "$CACHE/venv/bin/pip" install -q "moto[server]==$MOTO_VERSION" >&2 || die "pip install moto[server] failed (see the output above)"
+}
+
+moto_bin() {
+  if [ -x "$CACHE/venv/bin/moto_server" ]; then echo "$CACHE/venv/bin/moto_server"; else command -v moto_server; fi
+}
+
+install_ceph() {
+  local missing=()
+  for b in ceph-mon ceph-osd ceph-mgr radosgw radosgw-admin ceph monmaptool; do
+    command -v "$b" >/dev/null 2>&1 || missing+=("$b")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  command -v apt-get >/dev/null 2>&1 ||
+    die "Ceph is missing (${missing[*]}) and apt-get is not available: install Ceph 16+ (ceph-mon ceph-osd ceph-mgr radosgw ceph-common)"
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  log "installing Ceph from Debian's packages (about 30 s)"
+  $sudo apt-get update -q >&2 || die "apt-get update failed"
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q ceph-mon ceph-osd ceph-mgr radosgw ceph-common >&2 ||
+    die "apt-get install of Ceph failed (see the output above)"
+}
+
+cmd_install() {
+  install_ceph
+  install_moto
+  install_temporal
+}
+
+# --- helpers ---------------------------------------------------------------------------------
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+# A port taken by something that is not ours is an error, never silently reused.
+require_free_port() {
+  local port=$1 what=$2
+  if port_open "$port"; then
+    die "port $port for $what is already in use by another process: stop it, or choose another port with $3=<port>"
+  fi
+}
+
+wait_for() {
+  local what=$1 logfile=$2 check=$3 waited=0
+  until eval "$check" >/dev/null 2>&1; do
+    sleep 1
+    waited=$((waited + 1))
+    if [ "$waited" -ge "$WAIT_SECONDS" ]; then
+      die "$what did not become ready within ${WAIT_SECONDS}s; its log: $logfile (last lines below)
+$(tail -n 15 "$logfile" 2>/dev/null)"
+    fi
+  done
+}
+
+# --- Temporal --------------------------------------------------------------------------------
+
+temporal_ready() {
+  temporal operator cluster health --address "127.0.0.1:$TEMPORAL_PORT" 2>/dev/null | grep -q SERVING
+}
+
+start_temporal() {
+  if pid_alive "$STATE/temporal.pid" && temporal_ready; then
+    log "temporal: already running on 127.0.0.1:$TEMPORAL_PORT"
+    return 0
+  fi
+  require_free_port "$TEMPORAL_PORT" "the Temporal frontend" LIFEBOAT_TEMPORAL_PORT
+  require_free_port "$TEMPORAL_UI_PORT" "the Temporal Web UI" LIFEBOAT_TEMPORAL_UI_PORT
+  local args=(server start-dev --ip 127.0.0.1 --port "$TEMPORAL_PORT" --ui-port "$TEMPORAL_UI_PORT"
+    --db-filename "$STATE/temporal.db" --log-level warn)
+  for sa in "${SEARCH_ATTRIBUTES[@]}"; do args+=(--search-attribute "$sa"); done
+  log "temporal: starting on 127.0.0.1:$TEMPORAL_PORT, Web UI http://127.0.0.1:$TEMPORAL_UI_PORT"
+  setsid nohup temporal "${args[@]}" >"$LOGS/temporal.log" 2>&1 </dev/null &
+  echo $! >"$STATE/temporal.pid"
+  wait_for "the Temporal dev server" "$LOGS/temporal.log" temporal_ready
+}
+
+# --- Ceph ------------------------------------------------------------------------------------
+
+write_ceph_conf() {
+  local fsid=$1 dir=$STATE/ceph
+  cat >"$dir/ceph.conf" <<EOF
+[global]
+fsid = $fsid
+mon_host = v1:127.0.0.1:$MON_PORT
+auth_cluster_required = none
+auth_service_required = none
+auth_client_required = none
+osd_objectstore = memstore
+memstore_device_bytes = ${LIFEBOAT_CEPH_MEMORY_BYTES:-4294967296}
+osd_pool_default_size = 1
+osd_pool_default_min_size = 1
+mon_allow_pool_size_one = true
+mon_warn_on_pool_no_redundancy = false
+osd_crush_chooseleaf_type = 0
+osd_pool_default_pg_autoscale_mode = off
+osd_pool_default_pg_num = 8
+mon_max_pg_per_osd = 1000
+run_dir = $dir/run
+log_file = $LOGS/ceph-\$name.log
+admin_socket = $dir/run/\$name.asok
+pid_file = $dir/run/\$name.pid
+mon_data = $dir/mon/\$cluster-\$id
+mgr_data = $dir/mgr/\$cluster-\$id
+osd_data = $dir/osd/\$cluster-\$id
+rgw_data = $dir/rgw/\$cluster-\$id
+ms_bind_ipv4 = true
+ms_bind_ipv6 = false
+public_addr = 127.0.0.1
+[client]
+rgw_sync_log_trim_interval = 0
+rgw_data_log_num_shards = 8
+rgw_md_log_max_shards = 8
+EOF
+}
+
+ceph_ready() { timeout 5 ceph osd stat 2>/dev/null | grep -q '1 up'; }
+
+rgw_ready() { curl -s -o /dev/null "http://127.0.0.1:$1/"; }
+
+# The cluster keeps its data in memory: when its daemons are gone, so is the data, and the
+# cluster is built again from nothing.
+ceph_alive() {
+  pid_alive "$STATE/ceph/run/mon.a.pid" && pid_alive "$STATE/ceph/run/osd.0.pid" && ceph_ready
+}
+
+start_ceph() {
+  local dir=$STATE/ceph
+  if ceph_alive; then
+    log "ceph: cluster already running"
+  else
+    stop_ceph_daemons
+    require_free_port "$MON_PORT" "the Ceph monitor" LIFEBOAT_CEPH_MON_PORT
+    rm -rf "$dir"
+    mkdir -p "$dir/run" "$dir/mon" "$dir/mgr/ceph-x" "$dir/osd/ceph-0" "$dir/rgw"
+    local fsid osd_uuid
+    fsid=$(cat /proc/sys/kernel/random/uuid)
+    osd_uuid=$(cat /proc/sys/kernel/random/uuid)
+    write_ceph_conf "$fsid"
+    log "ceph: creating a single-host cluster (memstore) in $dir"
+    {
+      monmaptool --create --add a "127.0.0.1:$MON_PORT" --fsid "$fsid" "$dir/monmap"
+      ceph-mon --mkfs -i a --monmap "$dir/monmap"
+      ceph-mon -i a
+    } >>"$LOGS/ceph-setup.log" 2>&1 || die "ceph-mon failed to start; its log: $LOGS/ceph-mon.a.log and $LOGS/ceph-setup.log"
+    wait_for "the Ceph monitor" "$LOGS/ceph-mon.a.log" "timeout 5 ceph mon stat"
+    ceph-mgr -i x >>"$LOGS/ceph-setup.log" 2>&1 || die "ceph-mgr failed to start; its log: $LOGS/ceph-mgr.x.log"
+    local id
+    id=$(ceph osd new "$osd_uuid" 2>>"$LOGS/ceph-setup.log") || die "ceph osd new failed; see $LOGS/ceph-setup.log"
+    {
+      ceph-osd -i "$id" --mkfs --osd-uuid "$osd_uuid"
+      ceph-osd -i "$id"
+    } >>"$LOGS/ceph-setup.log" 2>&1 || die "ceph-osd failed to start; its log: $LOGS/ceph-osd.$id.log"
+    wait_for "the Ceph OSD" "$LOGS/ceph-osd.$id.log" ceph_ready
+    rm -f "$dir/zones-configured"
+  fi
+  start_zones
+}
+
+radosgw_admin() { radosgw-admin "$@" 2>>"$LOGS/ceph-setup.log"; }
+
+start_rgw() {
+  local zone=$1 port=$2
+  if pid_alive "$STATE/ceph/run/rgw.$zone.pid" && rgw_ready "$port"; then return 0; fi
+  require_free_port "$port" "the $zone RGW" "LIFEBOAT_$(echo "$zone" | tr a-z A-Z)_PORT"
+  radosgw -n "client.rgw.$zone" --rgw-zone="$zone" --rgw-frontends="beast endpoint=127.0.0.1:$port" \
+    --pid-file="$STATE/ceph/run/rgw.$zone.pid" --log-file="$LOGS/rgw-$zone.log" >>"$LOGS/ceph-setup.log" 2>&1 ||
+    die "radosgw for zone $zone failed to start; its log: $LOGS/rgw-$zone.log"
+  wait_for "the $zone RGW (port $port)" "$LOGS/rgw-$zone.log" "rgw_ready $port"
+  log "ceph: zone $zone serving S3 on http://127.0.0.1:$port"
+}
+
+start_zones() {
+  local marker=$STATE/ceph/zones-configured
+  if [ ! -f "$marker" ]; then
+    log "ceph: configuring realm lifeboat, zonegroup lab, zones primary and secondary"
+    radosgw_admin realm create --rgw-realm=lifeboat --default >/dev/null
+    radosgw_admin zonegroup create --rgw-zonegroup=lab --endpoints="http://127.0.0.1:$PRIMARY_PORT" --master --default >/dev/null
+    radosgw_admin zone create --rgw-zonegroup=lab --rgw-zone=primary --endpoints="http://127.0.0.1:$PRIMARY_PORT" \
+      --master --default >/dev/null
+    radosgw_admin user create --uid=lifeboat-sync --display-name="Lifeboat zone sync" \
+      --access-key="$SYNC_KEY" --secret="$SYNC_SECRET" --system >/dev/null
+    radosgw_admin zone modify --rgw-zone=primary --access-key="$SYNC_KEY" --secret="$SYNC_SECRET" >/dev/null
+    radosgw_admin period update --commit >/dev/null || die "radosgw-admin period update failed; see $LOGS/ceph-setup.log"
+  fi
+  start_rgw primary "$PRIMARY_PORT"
+  if [ ! -f "$marker" ]; then
+    radosgw_admin zone create --rgw-zonegroup=lab --rgw-zone=secondary --endpoints="http://127.0.0.1:$SECONDARY_PORT" \
+      --access-key="$SYNC_KEY" --secret="$SYNC_SECRET" >/dev/null
+    radosgw_admin period update --commit >/dev/null || die "radosgw-admin period update failed; see $LOGS/ceph-setup.log"
+    radosgw_admin user create --uid=lifeboat --display-name="Lifeboat" \
+      --access-key="$APP_KEY" --secret="$APP_SECRET" >/dev/null
+    touch "$marker"
+  fi
+  start_rgw secondary "$SECONDARY_PORT"
+}
+
+stop_ceph_daemons() {
+  local f
+  for f in "$STATE"/ceph/run/*.pid; do
+    [ -f "$f" ] || continue
+    kill "$(cat "$f")" 2>/dev/null || true
+  done
+  sleep 1
+  for f in "$STATE"/ceph/run/*.pid; do
+    [ -f "$f" ] || continue
+    kill -9 "$(cat "$f")" 2>/dev/null || true
+    rm -f "$f"
+  done
+}
+
+# --- moto ------------------------------------------------------------------------------------
+
+moto_ready() { curl -s -o /dev/null "http://127.0.0.1:$MOTO_PORT/moto-api/"; }
+
+start_moto() {
+  if pid_alive "$STATE/moto.pid" && moto_ready; then
+    log "moto: already running on 127.0.0.1:$MOTO_PORT"
+    return 0
+  fi
+  require_free_port "$MOTO_PORT" "moto server" LIFEBOAT_MOTO_PORT
+  setsid nohup "$(moto_bin)" -H 127.0.0.1 -p "$MOTO_PORT" >"$LOGS/moto.log" 2>&1 </dev/null &
+  echo $! >"$STATE/moto.pid"
+  wait_for "moto server" "$LOGS/moto.log" moto_ready
+  log "moto: serving CloudWatch and S3 replication configurations on http://127.0.0.1:$MOTO_PORT"
+}
+
+# --- profile ---------------------------------------------------------------------------------
+
+write_profile() {
+  cat >"$PROFILE.tmp" <<EOF
+{
+  "temporal": {
+    "address": "127.0.0.1:$TEMPORAL_PORT",
+    "namespace": "default",
+    "webUi": "http://127.0.0.1:$TEMPORAL_UI_PORT"
+  },
+  "regions": {
+    "primary": {
+      "endpoint": "http://127.0.0.1:$PRIMARY_PORT",
+      "region": "lab",
+      "forcePathStyle": true,
+      "accessKeyId": "$APP_KEY",
+      "secretAccessKey": "$APP_SECRET"
+    },
+    "secondary": {
+      "endpoint": "http://127.0.0.1:$SECONDARY_PORT",
+      "region": "lab",
+      "forcePathStyle": true,
+      "accessKeyId": "$APP_KEY",
+      "secretAccessKey": "$APP_SECRET"
+    }
+  },
+  "moto": { "endpoint": "http://127.0.0.1:$MOTO_PORT" },
+  "logs": "$LOGS"
+}
+EOF
+  mv "$PROFILE.tmp" "$PROFILE"
+}
+
+# --- commands --------------------------------------------------------------------------------
+
+cmd_up() {
+  local started=$SECONDS
+  mkdir -p "$STATE" "$LOGS"
+  cmd_install
+  start_temporal
+  start_ceph
+  start_moto
+  write_profile
+  log "ready in $((SECONDS - started))s; endpoints in $PROFILE"
+}
+
+cmd_down() {
+  for f in "$STATE/temporal.pid" "$STATE/moto.pid"; do
+    if pid_alive "$f"; then
+      kill -- -"$(cat "$f")" 2>/dev/null || kill "$(cat "$f")" 2>/dev/null || true
+    fi
+    rm -f "$f"
+  done
+  stop_ceph_daemons
+  rm -f "$PROFILE"
+  log "stopped (Temporal history kept in $STATE/temporal.db; Ceph's in-memory data is gone)"
+}
+
+status_line() {
+  local name=$1 ok=$2 where=$3
+  if [ "$ok" = 0 ]; then printf '%-10s up    %s\n' "$name" "$where"; else printf '%-10s down  %s\n' "$name" "$where"; fi
+}
+
+cmd_status() {
+  local rc=0 s
+  temporal_ready && s=0 || s=1
+  status_line temporal $s "127.0.0.1:$TEMPORAL_PORT (Web UI http://127.0.0.1:$TEMPORAL_UI_PORT, log $LOGS/temporal.log)"
+  rc=$((rc | s))
+  ceph_alive && s=0 || s=1
+  status_line ceph $s "mon 127.0.0.1:$MON_PORT (log $LOGS/ceph-osd.0.log)"
+  rc=$((rc | s))
+  rgw_ready "$PRIMARY_PORT" && s=0 || s=1
+  status_line primary $s "http://127.0.0.1:$PRIMARY_PORT (log $LOGS/rgw-primary.log)"
+  rc=$((rc | s))
+  rgw_ready "$SECONDARY_PORT" && s=0 || s=1
+  status_line secondary $s "http://127.0.0.1:$SECONDARY_PORT (log $LOGS/rgw-secondary.log)"
+  rc=$((rc | s))
+  moto_ready && s=0 || s=1
+  status_line moto $s "http://127.0.0.1:$MOTO_PORT (log $LOGS/moto.log)"
+  rc=$((rc | s))
+  return $rc
+}
+
+case "${1:-}" in
+up) cmd_up ;;
+down) cmd_down ;;
+status) cmd_status ;;
+install) cmd_install ;;
+*)
+  echo "usage: stack.sh up|down|status|install" >&2
+  exit 2
+  ;;
+esac
