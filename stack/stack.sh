@@ -98,16 +98,38 @@ require_free_port() {
   fi
 }
 
+# wait_for WHAT LOGFILE CHECK [PIDFILE]: poll CHECK until it passes; a process that dies or a
+# timeout is an error naming the log, never a hang.
 wait_for() {
-  local what=$1 logfile=$2 check=$3 waited=0
+  local what=$1 logfile=$2 check=$3 pidfile=${4:-} waited=0
   until eval "$check" >/dev/null 2>&1; do
+    if [ -n "$pidfile" ] && ! pid_alive "$pidfile"; then
+      die "$what exited while starting; its log: $logfile (last lines below)
+$(tail -n 15 "$logfile" 2>/dev/null | tr -d '\000')"
+    fi
     sleep 1
     waited=$((waited + 1))
     if [ "$waited" -ge "$WAIT_SECONDS" ]; then
       die "$what did not become ready within ${WAIT_SECONDS}s; its log: $logfile (last lines below)
-$(tail -n 15 "$logfile" 2>/dev/null)"
+$(tail -n 15 "$logfile" 2>/dev/null | tr -d '\000')"
     fi
   done
+}
+
+# stop_pid PIDFILE: TERM, wait up to 15 s for the process to exit, then KILL.
+stop_pid() {
+  local f=$1 pid i
+  [ -f "$f" ] || return 0
+  pid=$(cat "$f")
+  if kill -0 "$pid" 2>/dev/null; then
+    kill "$pid" 2>/dev/null || true
+    for i in $(seq 1 30); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.5
+    done
+    kill -9 "$pid" 2>/dev/null || true
+  fi
+  rm -f "$f"
 }
 
 # --- Temporal --------------------------------------------------------------------------------
@@ -129,7 +151,7 @@ start_temporal() {
   log "temporal: starting on 127.0.0.1:$TEMPORAL_PORT, Web UI http://127.0.0.1:$TEMPORAL_UI_PORT"
   setsid nohup temporal "${args[@]}" >"$LOGS/temporal.log" 2>&1 </dev/null &
   echo $! >"$STATE/temporal.pid"
-  wait_for "the Temporal dev server" "$LOGS/temporal.log" temporal_ready
+  wait_for "the Temporal dev server" "$LOGS/temporal.log" temporal_ready "$STATE/temporal.pid"
 }
 
 # --- Ceph ------------------------------------------------------------------------------------
@@ -223,7 +245,7 @@ start_rgw() {
   radosgw -n "client.rgw.$zone" --rgw-zone="$zone" --rgw-frontends="beast endpoint=127.0.0.1:$port" \
     --pid-file="$STATE/ceph/run/rgw.$zone.pid" --log-file="$LOGS/rgw-$zone.log" >>"$LOGS/ceph-setup.log" 2>&1 ||
     die "radosgw for zone $zone failed to start; its log: $LOGS/rgw-$zone.log"
-  wait_for "the $zone RGW (port $port)" "$LOGS/rgw-$zone.log" "rgw_ready $port"
+  wait_for "the $zone RGW (port $port)" "$LOGS/rgw-$zone.log" "rgw_ready $port" "$STATE/ceph/run/rgw.$zone.pid"
   log "ceph: zone $zone serving S3 on http://127.0.0.1:$port"
 }
 
@@ -255,15 +277,9 @@ start_zones() {
 stop_ceph_daemons() {
   local f
   for f in "$STATE"/ceph/run/*.pid; do
-    [ -f "$f" ] || continue
-    kill "$(cat "$f")" 2>/dev/null || true
+    [ -f "$f" ] && stop_pid "$f"
   done
-  sleep 1
-  for f in "$STATE"/ceph/run/*.pid; do
-    [ -f "$f" ] || continue
-    kill -9 "$(cat "$f")" 2>/dev/null || true
-    rm -f "$f"
-  done
+  return 0
 }
 
 # --- moto ------------------------------------------------------------------------------------
@@ -278,7 +294,7 @@ start_moto() {
   require_free_port "$MOTO_PORT" "moto server" LIFEBOAT_MOTO_PORT
   setsid nohup "$(moto_bin)" -H 127.0.0.1 -p "$MOTO_PORT" >"$LOGS/moto.log" 2>&1 </dev/null &
   echo $! >"$STATE/moto.pid"
-  wait_for "moto server" "$LOGS/moto.log" moto_ready
+  wait_for "moto server" "$LOGS/moto.log" moto_ready "$STATE/moto.pid"
   log "moto: serving CloudWatch and S3 replication configurations on http://127.0.0.1:$MOTO_PORT"
 }
 
@@ -329,12 +345,8 @@ cmd_up() {
 }
 
 cmd_down() {
-  for f in "$STATE/temporal.pid" "$STATE/moto.pid"; do
-    if pid_alive "$f"; then
-      kill -- -"$(cat "$f")" 2>/dev/null || kill "$(cat "$f")" 2>/dev/null || true
-    fi
-    rm -f "$f"
-  done
+  stop_pid "$STATE/temporal.pid"
+  stop_pid "$STATE/moto.pid"
   stop_ceph_daemons
   rm -f "$PROFILE"
   log "stopped (Temporal history kept in $STATE/temporal.db; Ceph's in-memory data is gone)"
