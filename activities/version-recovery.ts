@@ -1,0 +1,150 @@
+// Activities of version recovery: read a key's versions, copy a version back, remove delete markers, presign.
+import { DeleteObjectCommand, GetBucketVersioningCommand, GetObjectCommand } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { ApplicationFailure } from '@temporalio/common';
+import { ErrorType } from '../core/errors';
+import { bareEtag, currentEntry, VersionEntry } from '../core/versions';
+import { S3Deps, s3For } from './deps';
+import { copyVersionInPlace, headVersion } from './s3/copy';
+import { classifyS3Error, s3Status } from './s3/errors';
+import { activitySignal } from './s3/signal';
+import { listKeyVersions } from './s3/versions';
+
+export interface BucketRef {
+  region: string;
+  bucket: string;
+}
+export interface KeyRef extends BucketRef {
+  key: string;
+}
+
+export interface CurrentVersion {
+  key: string;
+  versionId: string;
+  etag?: string;
+  size: number;
+  contentType?: string;
+}
+
+export function createVersionRecoveryActivities(deps: S3Deps) {
+  return {
+    /** The bucket exists and versioning is on (Suspended is refused when the run would write). */
+    async checkBucketVersioning(ref: BucketRef & { forWrite: boolean }): Promise<{ status: string }> {
+      const where = `${ref.region}/${ref.bucket}`;
+      try {
+        const out = await s3For(deps, ref.region).send(new GetBucketVersioningCommand({ Bucket: ref.bucket }), {
+          abortSignal: activitySignal(),
+        });
+        const status = out.Status ?? 'Unversioned';
+        if (status === 'Enabled' || (status === 'Suspended' && !ref.forWrite)) return { status };
+        throw ApplicationFailure.nonRetryable(
+          status === 'Suspended'
+            ? `versioning is suspended on ${where}: a recovery copy would overwrite the null version; enable versioning first`
+            : `versioning is not enabled on ${where}: version recovery needs versioning (aws s3api put-bucket-versioning --versioning-configuration Status=Enabled)`,
+          ErrorType.VersioningNotEnabled,
+        );
+      } catch (err) {
+        throw classifyS3Error(err, where);
+      }
+    },
+
+    async listKeyVersions(ref: KeyRef): Promise<VersionEntry[]> {
+      try {
+        return await listKeyVersions(s3For(deps, ref.region), ref.bucket, ref.key);
+      } catch (err) {
+        throw classifyS3Error(err, `${ref.region}/${ref.bucket}/${ref.key}`);
+      }
+    },
+
+    /**
+     * Make `sourceVersionId` current again. Safe to redo: when the current version already has the
+     * source's bytes (same ETag and size, as after a copy whose completion was lost), nothing is written.
+     */
+    async copyVersionBack(
+      ref: KeyRef & { sourceVersionId: string; sourceEtag?: string; sourceSize: number },
+    ): Promise<{ newVersionId: string; copied: boolean }> {
+      const s3 = s3For(deps, ref.region);
+      const where = `${ref.region}/${ref.bucket}/${ref.key}`;
+      try {
+        const current = currentEntry(await listKeyVersions(s3, ref.bucket, ref.key));
+        if (
+          current &&
+          !current.isDeleteMarker &&
+          (current.versionId === ref.sourceVersionId ||
+            (ref.sourceEtag !== undefined && current.etag === ref.sourceEtag && current.size === ref.sourceSize))
+        ) {
+          return { newVersionId: current.versionId, copied: false };
+        }
+        const out = await copyVersionInPlace(s3, ref.bucket, ref.key, ref.sourceVersionId, ref.sourceSize, deps);
+        return { newVersionId: out.versionId, copied: true };
+      } catch (err) {
+        const status = s3Status(err);
+        if (status === 404) {
+          throw ApplicationFailure.nonRetryable(
+            `version ${ref.sourceVersionId} of ${where} no longer exists`,
+            ErrorType.NoSuchVersion,
+          );
+        }
+        throw classifyS3Error(err, where);
+      }
+    },
+
+    /**
+     * Delete the given delete markers, and only delete markers: each id is checked against a fresh
+     * listing first, so a version holding data is never removed. Ids already gone count as removed.
+     */
+    async removeDeleteMarkers(ref: KeyRef & { markerVersionIds: string[] }): Promise<{ removed: number }> {
+      const s3 = s3For(deps, ref.region);
+      const where = `${ref.region}/${ref.bucket}/${ref.key}`;
+      try {
+        const entries = await listKeyVersions(s3, ref.bucket, ref.key);
+        let removed = 0;
+        for (const id of ref.markerVersionIds) {
+          const entry = entries.find((e) => e.versionId === id);
+          if (!entry) continue;
+          if (!entry.isDeleteMarker) {
+            throw ApplicationFailure.nonRetryable(
+              `refusing to delete ${where} version ${id}: it holds data, not a delete marker`,
+              ErrorType.NoDeleteMarker,
+            );
+          }
+          await s3.send(new DeleteObjectCommand({ Bucket: ref.bucket, Key: ref.key, VersionId: id }), {
+            abortSignal: activitySignal(),
+          });
+          removed += 1;
+        }
+        return { removed };
+      } catch (err) {
+        throw classifyS3Error(err, where);
+      }
+    },
+
+    /** What a reader gets now: the current version's id, ETag, size and content type. */
+    async readCurrent(ref: KeyRef): Promise<CurrentVersion | null> {
+      try {
+        const head = await headVersion(s3For(deps, ref.region), ref.bucket, ref.key);
+        return {
+          key: ref.key,
+          versionId: head.VersionId ?? 'null',
+          etag: bareEtag(head.ETag),
+          size: head.ContentLength ?? 0,
+          contentType: head.ContentType,
+        };
+      } catch (err) {
+        if (s3Status(err) === 404) return null; // deleted: current is a delete marker, or no such key
+        throw classifyS3Error(err, `${ref.region}/${ref.bucket}/${ref.key}`);
+      }
+    },
+
+    /** A short-lived GET URL for one version. It is a bearer link: whoever holds it can read the object. */
+    async presignVersion(ref: KeyRef & { versionId: string; expiresSeconds: number }): Promise<string> {
+      return getSignedUrl(
+        s3For(deps, ref.region),
+        new GetObjectCommand({ Bucket: ref.bucket, Key: ref.key, VersionId: ref.versionId }),
+        { expiresIn: ref.expiresSeconds },
+      );
+    },
+  };
+}
+
+export type VersionRecoveryActivities = ReturnType<typeof createVersionRecoveryActivities>;

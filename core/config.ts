@@ -1,0 +1,110 @@
+// The configuration file's schema: region profiles, protected buckets and their objectives, Temporal.
+import { z } from 'zod';
+import { bucketName, regionName } from './schema';
+
+/**
+ * Where a region's credentials come from. Secrets are never written in the file: they are read by
+ * the worker (and the CLI, for downloads) at start, and never enter workflow inputs or history.
+ */
+export const CredentialsSource = z.discriminatedUnion('source', [
+  /** The SDK's default chain: environment, shared config files, SSO, container and instance roles. */
+  z.object({ source: z.literal('default') }).strict(),
+  /** A named profile of the shared AWS config and credentials files. */
+  z.object({ source: z.literal('profile'), profile: z.string().min(1) }).strict(),
+  /** Environment variables, by name (defaults: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN). */
+  z
+    .object({
+      source: z.literal('environment'),
+      accessKeyIdVar: z.string().min(1).default('AWS_ACCESS_KEY_ID'),
+      secretAccessKeyVar: z.string().min(1).default('AWS_SECRET_ACCESS_KEY'),
+      sessionTokenVar: z.string().min(1).optional(),
+    })
+    .strict(),
+  /** The keys the local stack wrote to its profile file (.stack/profile.json): lab use only. */
+  z.object({ source: z.literal('local-stack') }).strict(),
+]);
+export type CredentialsSource = z.infer<typeof CredentialsSource>;
+
+export const RegionProfile = z
+  .object({
+    /** S3 endpoint URL; omit for AWS S3's own endpoints. */
+    endpoint: z.url().optional(),
+    /** The signing region (an AWS region code on AWS). */
+    region: z.string().min(1),
+    forcePathStyle: z.boolean().default(false),
+    credentials: CredentialsSource.default({ source: 'default' }),
+    /** Platform that carries replication and failover for this region. */
+    platform: z.enum(['aws', 'ceph']).default('aws'),
+  })
+  .strict();
+export type RegionProfile = z.infer<typeof RegionProfile>;
+
+export const ProtectedBucket = z
+  .object({
+    region: regionName,
+    bucket: bucketName,
+    replica: z.object({ region: regionName, bucket: bucketName }).strict().optional(),
+    objectives: z
+      .object({
+        rtoMinutes: z.number().positive(),
+        rpoMinutes: z.number().nonnegative(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+export type ProtectedBucket = z.infer<typeof ProtectedBucket>;
+
+export const TemporalSettings = z
+  .object({
+    address: z.string().min(1).default('127.0.0.1:7233'),
+    namespace: z.string().min(1).default('default'),
+    taskQueue: z.string().min(1).default('lifeboat'),
+    /** Web UI base URL, for links the CLI prints. */
+    webUi: z.string().optional(),
+    /** Name of the environment variable holding a Temporal Cloud API key. */
+    apiKeyVar: z.string().min(1).optional(),
+    /** mTLS client certificate and key (paths), for Temporal Cloud or a self-hosted cluster. */
+    tls: z
+      .object({
+        clientCertPath: z.string().min(1),
+        clientKeyPath: z.string().min(1),
+        serverRootCaPath: z.string().min(1).optional(),
+        serverName: z.string().min(1).optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+export type TemporalSettings = z.infer<typeof TemporalSettings>;
+
+export const LifeboatConfig = z
+  .object({
+    temporal: TemporalSettings.default({
+      address: '127.0.0.1:7233',
+      namespace: 'default',
+      taskQueue: 'lifeboat',
+    }),
+    regions: z.record(regionName, RegionProfile).refine((r) => Object.keys(r).length > 0, {
+      message: 'expected at least one region profile',
+    }),
+    protectedBuckets: z.record(z.string().min(1), ProtectedBucket).default({}),
+  })
+  .strict()
+  .superRefine((cfg, ctx) => {
+    for (const [name, pb] of Object.entries(cfg.protectedBuckets)) {
+      for (const [field, region] of [
+        ['region', pb.region],
+        ['replica.region', pb.replica?.region],
+      ] as const) {
+        if (region !== undefined && !(region in cfg.regions)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['protectedBuckets', name, ...field.split('.')],
+            message: `region "${region}" is not defined under regions`,
+          });
+        }
+      }
+    }
+  });
+export type LifeboatConfig = z.infer<typeof LifeboatConfig>;

@@ -1,0 +1,22 @@
+// The error contract: failure types that retrying cannot fix. Workflows and the CLI branch on them.
+
+export const ErrorType = {
+  InvalidInput: 'InvalidInput',
+  NoSuchBucket: 'NoSuchBucket',
+  VersioningNotEnabled: 'VersioningNotEnabled',
+  NoSuchKey: 'NoSuchKey',
+  NoSuchVersion: 'NoSuchVersion',
+  VersionIsDeleteMarker: 'VersionIsDeleteMarker',
+  NoDeleteMarker: 'NoDeleteMarker',
+  NoVersionAtTime: 'NoVersionAtTime',
+  AccessDenied: 'AccessDenied',
+  UnknownRegion: 'UnknownRegion',
+  VerificationFailed: 'VerificationFailed',
+} as const;
+export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
+
+/** A refusal found while planning: nothing has been changed when one is returned. */
+export interface Refusal {
+  type: ErrorType;
+  message: string;
+}

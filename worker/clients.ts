@@ -1,0 +1,89 @@
+// Builds clients once per region profile, resolving credentials from their source (never from inputs).
+import { S3Client } from '@aws-sdk/client-s3';
+import { Agent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { readFileSync } from 'node:fs';
+import { Connection, ConnectionOptions } from '@temporalio/client';
+import { NativeConnection, NativeConnectionOptions } from '@temporalio/worker';
+import { LifeboatConfig, RegionProfile, TemporalSettings } from '../core/config';
+import { ConfigError, readStackProfile } from './config';
+
+interface StaticCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+}
+
+function credentialsFor(name: string, profile: RegionProfile): StaticCredentials | undefined {
+  const c = profile.credentials;
+  switch (c.source) {
+    case 'default':
+    case 'profile':
+      return undefined; // the SDK's chain (with `profile` set on the client for a named profile)
+    case 'environment': {
+      const accessKeyId = process.env[c.accessKeyIdVar];
+      const secretAccessKey = process.env[c.secretAccessKeyVar];
+      if (!accessKeyId || !secretAccessKey) {
+        throw new ConfigError(
+          `region "${name}": credentials come from the environment, but ${c.accessKeyIdVar} or ${c.secretAccessKeyVar} is not set`,
+        );
+      }
+      return { accessKeyId, secretAccessKey, sessionToken: c.sessionTokenVar ? process.env[c.sessionTokenVar] : undefined };
+    }
+    case 'local-stack': {
+      const r = readStackProfile().regions[name];
+      if (!r) throw new ConfigError(`region "${name}" is not part of the local stack's profile`);
+      return { accessKeyId: r.accessKeyId, secretAccessKey: r.secretAccessKey };
+    }
+  }
+}
+
+export function createS3Client(name: string, profile: RegionProfile, maxSockets = 64): S3Client {
+  return new S3Client({
+    region: profile.region,
+    endpoint: profile.endpoint,
+    forcePathStyle: profile.forcePathStyle,
+    credentials: credentialsFor(name, profile),
+    profile: profile.credentials.source === 'profile' ? profile.credentials.profile : undefined,
+    // Keep-alive sockets: a fresh TCP connection per request costs more than the request on small objects.
+    requestHandler: {
+      httpAgent: new Agent({ keepAlive: true, maxSockets }),
+      httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets }),
+    },
+    // Checksums only when the operation requires them: not every S3-compatible service returns them.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+}
+
+export function createS3Clients(config: LifeboatConfig): Record<string, S3Client> {
+  return Object.fromEntries(Object.entries(config.regions).map(([name, p]) => [name, createS3Client(name, p)]));
+}
+
+function temporalTls(t: TemporalSettings) {
+  if (!t.tls) return t.apiKeyVar ? true : undefined;
+  return {
+    serverNameOverride: t.tls.serverName,
+    serverRootCACertificate: t.tls.serverRootCaPath ? readFileSync(t.tls.serverRootCaPath) : undefined,
+    clientCertPair: { crt: readFileSync(t.tls.clientCertPath), key: readFileSync(t.tls.clientKeyPath) },
+  };
+}
+
+function temporalApiKey(t: TemporalSettings): string | undefined {
+  if (!t.apiKeyVar) return undefined;
+  const key = process.env[t.apiKeyVar];
+  if (!key) throw new ConfigError(`temporal.apiKeyVar names ${t.apiKeyVar}, which is not set`);
+  return key;
+}
+
+export function temporalConnectionOptions(t: TemporalSettings): ConnectionOptions & NativeConnectionOptions {
+  return { address: t.address, tls: temporalTls(t), apiKey: temporalApiKey(t) };
+}
+
+export async function connectClient(t: TemporalSettings): Promise<Connection> {
+  return Connection.connect({ ...temporalConnectionOptions(t), connectTimeout: '5s' } as ConnectionOptions);
+}
+
+export async function connectWorker(t: TemporalSettings): Promise<NativeConnection> {
+  return NativeConnection.connect(temporalConnectionOptions(t) as NativeConnectionOptions);
+}

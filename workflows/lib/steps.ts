@@ -1,0 +1,72 @@
+// The step log of a workflow run: recorded as it goes, exposed by the `steps` query and in the Web UI.
+import { ActivityFailure, ApplicationFailure, defineQuery, setCurrentDetails, setHandler } from '@temporalio/workflow';
+import { Step } from '../../core/steps';
+
+export const stepsQuery = defineQuery<Step[]>('steps');
+
+export class StepLog {
+  readonly steps: Step[] = [];
+
+  constructor(private readonly title: string) {
+    setHandler(stepsQuery, () => this.steps);
+    this.publish();
+  }
+
+  /** Run `fn` as a named step; its returned numbers are recorded with the outcome. */
+  async run<T>(
+    name: string,
+    fn: () => Promise<T>,
+    numbers?: (result: T) => Record<string, number>,
+    detail?: (result: T) => string | undefined,
+  ): Promise<T> {
+    const step: Step = { name, startedAt: new Date().toISOString(), outcome: 'running' };
+    this.steps.push(step);
+    this.publish();
+    try {
+      const result = await fn();
+      step.outcome = 'ok';
+      step.numbers = numbers?.(result);
+      step.detail = detail?.(result);
+      return result;
+    } catch (err) {
+      const failure = surfaceActivityFailure(err);
+      step.outcome = 'failed';
+      step.detail = failure instanceof Error ? failure.message : String(failure);
+      throw failure;
+    } finally {
+      step.endedAt = new Date().toISOString();
+      this.publish();
+    }
+  }
+
+  skip(name: string, detail: string): void {
+    const now = new Date().toISOString();
+    this.steps.push({ name, startedAt: now, endedAt: now, outcome: 'skipped', detail });
+    this.publish();
+  }
+
+  /** Markdown for the Web UI's "current details". */
+  private publish(): void {
+    const rows = this.steps.map((s) => {
+      const nums = s.numbers ? Object.entries(s.numbers).map(([k, v]) => `${k}=${v}`).join(' ') : '';
+      return `| ${s.name} | ${s.outcome} | ${nums} | ${(s.detail ?? '').replace(/\|/g, '\\|')} |`;
+    });
+    setCurrentDetails([`**${this.title}**`, '', '| step | outcome | numbers | detail |', '|---|---|---|---|', ...rows].join('\n'));
+  }
+}
+
+/**
+ * An activity's non-retryable refusal (NoSuchBucket, VersioningNotEnabled, ...) becomes the run's own
+ * failure with the same type and message, so the Web UI and the CLI show the reason, not a wrapper.
+ */
+export function surfaceActivityFailure(err: unknown): unknown {
+  if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.nonRetryable) {
+    return ApplicationFailure.create({
+      message: err.cause.message,
+      type: err.cause.type ?? undefined,
+      nonRetryable: true,
+      cause: err,
+    });
+  }
+  return err;
+}
