@@ -1,0 +1,337 @@
+#!/usr/bin/env node
+// The `lifeboat` CLI: start recoveries, follow their step logs, list versions, run the worker.
+import { Command, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { LifeboatConfig } from '../core/config';
+import { VersionRecoveryInput } from '../core/version-recovery';
+import { listKeyVersions } from '../activities/s3/versions';
+import { createS3Client } from '../worker/clients';
+import { ConfigError, loadConfig } from '../worker/config';
+import { downloadVersion } from './download';
+import { formatBytes, formatSteps, table } from './format';
+import {
+  connect,
+  describeFailure,
+  hasWorker,
+  runStatus,
+  startVersionRecovery,
+  startWorkflow,
+  UsageError,
+  validateVersionRecovery,
+  VersionRecoveryResult,
+  webUiLink,
+} from './lifeboat';
+
+interface GlobalOptions {
+  config?: string;
+  json?: boolean;
+}
+
+const EXIT_FAILED = 1;
+const EXIT_USAGE = 2;
+
+function out(json: boolean | undefined, value: unknown, human: () => string): void {
+  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${human()}\n`);
+}
+
+function note(message: string): void {
+  process.stderr.write(`${message}\n`);
+}
+
+function configOf(cmd: Command): LifeboatConfig {
+  return loadConfig(cmd.optsWithGlobals<GlobalOptions>().config);
+}
+
+function s3Of(config: LifeboatConfig, region: string) {
+  const profile = config.regions[region];
+  if (!profile) {
+    throw new UsageError(`region "${region}" is not in the configuration (known: ${Object.keys(config.regions).join(', ')})`);
+  }
+  return createS3Client(region, profile);
+}
+
+interface RecoverOptions {
+  region: string;
+  versionId?: string;
+  at?: string;
+  dryRun?: boolean;
+  detach?: boolean;
+  reason?: string;
+  id?: string;
+  out?: string;
+  presign?: string;
+}
+
+function summarizeRecovery(r: VersionRecoveryResult, config: LifeboatConfig): string {
+  const lines: string[] = [];
+  const verb = r.dryRun ? 'Plan (dry run, nothing changed)' : 'Done';
+  lines.push(`${verb}: ${r.action} on ${r.region}/${r.bucket}, ${r.plan.keys.length} key(s), RTO ${r.rtoSeconds.toFixed(2)} s`);
+  lines.push('');
+  const rows = r.dryRun
+    ? r.plan.keys.map((p) => {
+        switch (p.action) {
+          case 'copy':
+            return [p.key, 'copy version back', p.sourceVersionId, `current: ${p.previousVersionId ?? '-'}`];
+          case 'remove-markers':
+            return [p.key, `remove ${p.markerVersionIds.length} delete marker(s)`, p.restoresVersionId, ''];
+          case 'download':
+            return [p.key, 'download', p.versionId, formatBytes(p.size)];
+          case 'none':
+            return [p.key, 'nothing: already current', p.versionId, ''];
+        }
+      })
+    : r.outcomes.map((o) => [
+        o.key,
+        o.action === 'copy'
+          ? `copied ${o.versionId} back`
+          : o.action === 'remove-markers'
+            ? `removed ${o.removedMarkers?.length ?? 0} delete marker(s)`
+            : o.action === 'none'
+              ? 'nothing: already current'
+              : 'resolved',
+        o.newVersionId ?? o.versionId,
+        o.presignedUrl ?? (o.previousVersionId ? `undo: copy ${o.previousVersionId} back` : ''),
+      ]);
+  lines.push(table(['KEY', 'ACTION', 'VERSION NOW', 'NOTE'], rows));
+  lines.push('');
+  lines.push(formatSteps(r.steps));
+  const link = webUiLink(config, r.workflowId);
+  if (link) lines.push('', `Web UI: ${link}`);
+  return lines.join('\n');
+}
+
+async function recover(
+  cmd: Command,
+  action: VersionRecoveryInput['action'],
+  bucket: string,
+  keys: string[],
+  opts: RecoverOptions,
+): Promise<void> {
+  const { json } = cmd.optsWithGlobals<GlobalOptions>();
+  const config = configOf(cmd);
+  const input: VersionRecoveryInput = {
+    action,
+    region: opts.region,
+    bucket,
+    keys,
+    versionId: opts.versionId,
+    at: opts.at,
+    dryRun: opts.dryRun ?? false,
+    reason: opts.reason,
+    presignSeconds: opts.presign !== undefined ? Number(opts.presign) : undefined,
+  };
+  validateVersionRecovery(input);
+  if (action === 'download' && opts.out === undefined && opts.presign === undefined) {
+    throw new UsageError('download needs --out <path> (write the bytes here) or --presign <seconds> (print a URL)');
+  }
+  const client = await connect(config);
+  if (!(await hasWorker(client, config))) {
+    note(`warning: no worker polls task queue "${config.temporal.taskQueue}": start one with "lifeboat worker" (or npm run worker)`);
+  }
+  const handle = await startVersionRecovery(client, config, input, opts.id);
+  const link = webUiLink(config, handle.workflowId);
+  note(`started ${handle.workflowId}${link ? `\n  ${link}` : ''}`);
+  if (opts.detach) {
+    out(json, { workflowId: handle.workflowId, webUi: link }, () => handle.workflowId);
+    return;
+  }
+  const result = (await handle.result()) as VersionRecoveryResult;
+  if (action === 'download' && opts.out !== undefined) {
+    const version = result.outcomes[0].versionId!;
+    const file = resolve(opts.out);
+    const written = await downloadVersion(s3Of(config, opts.region), bucket, keys[0], version, file);
+    out(json, { ...result, download: written }, () =>
+      [
+        summarizeRecovery(result, config),
+        '',
+        `wrote ${written.bytes} bytes of ${keys[0]} version ${version} to ${written.path} (md5 ${written.md5})`,
+      ].join('\n'),
+    );
+    return;
+  }
+  out(json, result, () => summarizeRecovery(result, config));
+}
+
+function recoverCommand(program: Command): void {
+  const recoverCmd = program
+    .command('recover')
+    .description('version recovery: copy a version back, undelete, download a version (workflow versionRecovery)');
+  const common = (c: Command) =>
+    c
+      .option('--region <name>', 'region profile of the bucket', 'primary')
+      .option('--dry-run', 'plan and print what would change, change nothing')
+      .option('--detach', 'start the workflow and print its id without waiting')
+      .option('--reason <text>', 'why this recovery is run (kept in the step log)')
+      .option('--id <workflowId>', 'workflow id (default: derived from bucket, keys and version)');
+
+  common(
+    recoverCmd
+      .command('copy')
+      .description('make an older version current again (server-side copy; history is kept)')
+      .argument('<bucket>')
+      .argument('<keys...>')
+      .addOption(new Option('--version-id <id>', 'the version to bring back (one key)').conflicts('at'))
+      .option('--at <time>', 'bring back the version current at this ISO 8601 time (with offset)'),
+  ).action(async (bucket: string, keys: string[], opts: RecoverOptions, cmd: Command) =>
+    recover(cmd, 'copy-version', bucket, keys, opts),
+  );
+
+  common(
+    recoverCmd
+      .command('undelete')
+      .description('remove the delete markers on top of each key, so its last version is readable again')
+      .argument('<bucket>')
+      .argument('<keys...>'),
+  ).action(async (bucket: string, keys: string[], opts: RecoverOptions, cmd: Command) =>
+    recover(cmd, 'remove-delete-marker', bucket, keys, opts),
+  );
+
+  common(
+    recoverCmd
+      .command('download')
+      .description("write a version's exact bytes to a file, or print a short-lived URL")
+      .argument('<bucket>')
+      .argument('<key>')
+      .addOption(new Option('--version-id <id>', 'the version (default: current)').conflicts('at'))
+      .option('--at <time>', 'the version current at this ISO 8601 time')
+      .option('--out <path>', 'write the bytes to this file')
+      .option('--presign <seconds>', 'also return a presigned URL valid this long (max 3600; it is stored in history)'),
+  ).action(async (bucket: string, key: string, opts: RecoverOptions, cmd: Command) =>
+    recover(cmd, 'download', bucket, [key], opts),
+  );
+}
+
+function parseJsonArg(text: string): unknown {
+  const raw = text.startsWith('@') ? readFileSync(resolve(text.slice(1)), 'utf8') : text;
+  try {
+    return JSON.parse(raw) as unknown;
+  } catch (err) {
+    throw new UsageError(`the input is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+export function buildProgram(): Command {
+  const program = new Command('lifeboat')
+    .description('Disaster recovery for S3, run as durable Temporal workflows')
+    .option('--config <path>', 'configuration file (default: $LIFEBOAT_CONFIG, else the local stack)')
+    .option('--json', 'machine-readable output on stdout')
+    .showHelpAfterError()
+    .exitOverride();
+
+  program
+    .command('worker')
+    .description('run a worker with every workflow and activity (until SIGINT/SIGTERM)')
+    .action(async (_opts: unknown, cmd: Command) => {
+      const { runWorker } = await import('../worker/main');
+      await runWorker(cmd.optsWithGlobals<GlobalOptions>().config);
+    });
+
+  program
+    .command('versions')
+    .description('list the versions and delete markers of a key, newest first')
+    .argument('<bucket>')
+    .argument('<key>')
+    .option('--region <name>', 'region profile of the bucket', 'primary')
+    .action(async (bucket: string, key: string, opts: { region: string }, cmd: Command) => {
+      const { json } = cmd.optsWithGlobals<GlobalOptions>();
+      const config = configOf(cmd);
+      const entries = await listKeyVersions(s3Of(config, opts.region), bucket, key);
+      if (entries.length === 0 && !json) note(`no versions of "${key}" in ${opts.region}/${bucket}`);
+      out(json, entries, () =>
+        table(
+          ['VERSION ID', 'CURRENT', 'KIND', 'LAST MODIFIED', 'SIZE', 'ETAG'],
+          entries.map((e) => [
+            e.versionId,
+            e.isLatest ? 'yes' : '',
+            e.isDeleteMarker ? 'delete marker' : 'version',
+            e.lastModified,
+            e.isDeleteMarker ? '' : formatBytes(e.size),
+            e.etag,
+          ]),
+        ),
+      );
+    });
+
+  recoverCommand(program);
+
+  program
+    .command('run')
+    .description('start any workflow with one JSON object, exactly as from the Web UI')
+    .argument('<workflowType>', 'e.g. versionRecovery')
+    .argument('<input>', 'the JSON input, or @file.json')
+    .requiredOption('--id <workflowId>', 'workflow id')
+    .option('--detach', 'do not wait for the result')
+    .action(async (type: string, text: string, opts: { id: string; detach?: boolean }, cmd: Command) => {
+      const { json } = cmd.optsWithGlobals<GlobalOptions>();
+      const config = configOf(cmd);
+      const input = parseJsonArg(text);
+      if (type === 'versionRecovery') validateVersionRecovery(input);
+      const client = await connect(config);
+      const handle = await startWorkflow(client, config, type, opts.id, input);
+      note(`started ${handle.workflowId}`);
+      if (opts.detach) return out(json, { workflowId: handle.workflowId }, () => handle.workflowId);
+      const result: unknown = await handle.result();
+      out(json, result, () => JSON.stringify(result, null, 2));
+    });
+
+  program
+    .command('status')
+    .description('show a run: its status and step log')
+    .argument('<workflowId>')
+    .action(async (workflowId: string, _opts: unknown, cmd: Command) => {
+      const { json } = cmd.optsWithGlobals<GlobalOptions>();
+      const config = configOf(cmd);
+      const client = await connect(config);
+      const status = await runStatus(client, workflowId);
+      out(json, status, () =>
+        [
+          `${status.workflowType} ${status.workflowId}: ${status.status} (started ${status.startTime}${status.closeTime ? `, closed ${status.closeTime}` : ''})`,
+          status.failure ? `failure: ${status.failure.type ?? ''} ${status.failure.message}` : '',
+          '',
+          status.steps.length > 0 ? formatSteps(status.steps) : '(no steps recorded yet)',
+          webUiLink(config, workflowId) ? `\nWeb UI: ${webUiLink(config, workflowId)}` : '',
+        ]
+          .filter((l, i) => l !== '' || i === 2)
+          .join('\n'),
+      );
+      if (status.status === 'FAILED' || status.status === 'TERMINATED' || status.status === 'TIMED_OUT') {
+        process.exitCode = EXIT_FAILED;
+      }
+    });
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    const e = err as { code?: string; exitCode?: number; message?: string };
+    if (e.code?.startsWith('commander.')) {
+      // Help and version exit 0; usage errors were already printed by commander.
+      return e.exitCode === 0 ? 0 : EXIT_USAGE;
+    }
+    if (err instanceof UsageError || err instanceof ConfigError) {
+      note(`lifeboat: ${(err as Error).message}`);
+      return EXIT_USAGE;
+    }
+    const failure = describeFailure(err);
+    const { json } = program.opts<GlobalOptions>();
+    if (json) process.stdout.write(`${JSON.stringify({ error: failure }, null, 2)}\n`);
+    note(`lifeboat: ${failure.type ? `${failure.type}: ` : ''}${failure.message}`);
+    return EXIT_FAILED;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv).then(
+    (code) => process.exit(code),
+    (err: Error) => {
+      note(`lifeboat: ${err.message}`);
+      process.exit(EXIT_FAILED);
+    },
+  );
+}

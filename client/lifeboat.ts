@@ -1,0 +1,135 @@
+// Typed helpers that start, wait for and inspect Lifeboat workflows: shared by the CLI, the demo and tests.
+import { Client, WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { LifeboatConfig } from '../core/config';
+import { versionRecoveryWorkflowId } from '../core/ids';
+import { Step } from '../core/steps';
+import { parseInput } from '../core/validate';
+import { VersionRecoveryInput } from '../core/version-recovery';
+import { connectClient } from '../worker/clients';
+import type { VersionRecoveryResult } from '../workflows/version-recovery';
+import { stepsQuery } from '../workflows/lib/steps';
+
+/** A problem the operator can fix: bad input, unreachable service. Exit code 2 in the CLI. */
+export class UsageError extends Error {}
+
+export async function connect(config: LifeboatConfig): Promise<Client> {
+  try {
+    const connection = await connectClient(config.temporal);
+    return new Client({ connection, namespace: config.temporal.namespace });
+  } catch (err) {
+    throw new UsageError(
+      `cannot reach Temporal at ${config.temporal.address} (${(err as Error).message}): start the local stack with "npm run stack:up", or check temporal.address in the configuration`,
+    );
+  }
+}
+
+export function webUiLink(config: LifeboatConfig, workflowId: string): string | undefined {
+  if (!config.temporal.webUi) return undefined;
+  return `${config.temporal.webUi}/namespaces/${encodeURIComponent(config.temporal.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+}
+
+/** Validate here first, so a bad input is an immediate error and no workflow is started. */
+export function validateVersionRecovery(input: unknown): VersionRecoveryInput {
+  const parsed = parseInput(VersionRecoveryInput, input, 'versionRecovery');
+  if (!parsed.ok) throw new UsageError(parsed.message);
+  return input as VersionRecoveryInput;
+}
+
+/** Warn when nothing polls the task queue: the run would wait silently for a worker. */
+export async function hasWorker(client: Client, config: LifeboatConfig): Promise<boolean> {
+  const res = await client.workflowService.describeTaskQueue({
+    namespace: config.temporal.namespace,
+    taskQueue: { name: config.temporal.taskQueue },
+    taskQueueType: 1, // workflow task queue
+  });
+  return (res.pollers ?? []).length > 0;
+}
+
+export async function startWorkflow<T>(
+  client: Client,
+  config: LifeboatConfig,
+  workflowType: string,
+  workflowId: string,
+  input: unknown,
+): Promise<WorkflowHandle> {
+  try {
+    return await client.workflow.start(workflowType, {
+      taskQueue: config.temporal.taskQueue,
+      workflowId,
+      args: [input as T],
+    });
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) {
+      throw new UsageError(
+        `the same run is already in progress as ${workflowId}: follow it with "lifeboat status ${workflowId}"`,
+      );
+    }
+    throw err;
+  }
+}
+
+export async function startVersionRecovery(
+  client: Client,
+  config: LifeboatConfig,
+  input: VersionRecoveryInput,
+  workflowId?: string,
+): Promise<WorkflowHandle> {
+  validateVersionRecovery(input);
+  return startWorkflow(client, config, 'versionRecovery', workflowId ?? versionRecoveryWorkflowId(input), input);
+}
+
+export type { VersionRecoveryResult };
+
+/** The failure's own type and message, when a run failed. */
+export function describeFailure(err: unknown): { type?: string; message: string } {
+  if (err instanceof WorkflowFailedError) {
+    const cause = err.cause;
+    if (cause instanceof ApplicationFailure) return { type: cause.type ?? undefined, message: cause.message };
+    return { message: cause?.message ?? err.message };
+  }
+  return { message: (err as Error).message };
+}
+
+export interface RunStatus {
+  workflowId: string;
+  workflowType: string;
+  status: string;
+  startTime: string;
+  closeTime?: string;
+  steps: Step[];
+  result?: unknown;
+  failure?: { type?: string; message: string };
+}
+
+/** Status and step log of a run: from the result when it is closed, from the `steps` query while it runs. */
+export async function runStatus(client: Client, workflowId: string): Promise<RunStatus> {
+  const handle = client.workflow.getHandle(workflowId);
+  const desc = await handle.describe();
+  const status: RunStatus = {
+    workflowId,
+    workflowType: desc.type,
+    status: desc.status.name,
+    startTime: desc.startTime.toISOString(),
+    closeTime: desc.closeTime?.toISOString(),
+    steps: [],
+  };
+  if (desc.status.name === 'COMPLETED') {
+    const result = (await handle.result()) as { steps?: Step[] };
+    status.result = result;
+    status.steps = result.steps ?? [];
+    return status;
+  }
+  if (desc.status.name === 'FAILED') {
+    status.failure = await handle.result().then(
+      () => undefined,
+      (e: unknown) => describeFailure(e),
+    );
+  }
+  // The steps query needs a worker; a closed run without one still reports its status.
+  status.steps = await Promise.race([
+    handle.query(stepsQuery).catch(() => []),
+    new Promise<Step[]>((r) => setTimeout(() => r([]), 10_000).unref()),
+  ]);
+  return status;
+}

@@ -1,0 +1,37 @@
+// Workflow ids from business keys: the same recovery asked twice at once is one run, never two.
+
+/** FNV-1a, 32 bits, as 8 hex digits: a short stable name for a long key or a list of keys. */
+export function fnv1a(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h.toString(16).padStart(8, '0');
+}
+
+function keyPart(keys: readonly string[]): string {
+  if (keys.length === 1 && keys[0].length <= 200) return keys[0];
+  return `${keys.length}-keys-${fnv1a(keys.join('\n'))}`;
+}
+
+export function versionRecoveryWorkflowId(input: {
+  action: string;
+  region?: string;
+  bucket: string;
+  keys: readonly (string | { key: string; versionId?: string; at?: string })[];
+  versionId?: string;
+  at?: string;
+  dryRun?: boolean;
+}): string {
+  const keys = input.keys.map((k) => (typeof k === 'string' ? k : `${k.key}@${k.versionId ?? k.at ?? ''}`));
+  const selector = input.versionId ?? input.at ?? 'current';
+  return [
+    'recover',
+    input.region ?? 'primary',
+    input.bucket,
+    input.action + (input.dryRun ? '-dry-run' : ''),
+    keyPart(keys),
+    selector,
+  ].join('/');
+}
