@@ -1,9 +1,9 @@
 // Reads of a key's version history: the versions and delete markers of exactly one key, newest first.
 import { ListObjectVersionsCommand, S3Client } from '@aws-sdk/client-s3';
-import { bareEtag, VersionEntry } from '../../core/versions';
+import { bareEtag, newestFirst, VersionEntry } from '../../core/versions';
 import { activitySignal } from './signal';
 
-/** Every version and delete marker of exactly `key` (not of keys that merely start with it). */
+/** Every version and delete marker of exactly `key` (not of keys that merely start with it), newest first. */
 export async function listKeyVersions(s3: S3Client, bucket: string, key: string): Promise<VersionEntry[]> {
   const entries: VersionEntry[] = [];
   let keyMarker: string | undefined;
@@ -53,5 +53,5 @@ export async function listKeyVersions(s3: S3Client, bucket: string, key: string)
     keyMarker = page.NextKeyMarker;
     versionIdMarker = page.NextVersionIdMarker;
   }
-  return entries;
+  return newestFirst(entries);
 }

@@ -1,0 +1,165 @@
+// The `lifeboat` CLI as an operator runs it: a `lifeboat worker` process, commands, exit codes, files.
+import { DeleteObjectCommand } from '@aws-sdk/client-s3';
+import { ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { config, createBucket, getBytes, primary, put, uniqueBucket, versionList } from '../helpers/s3';
+
+const CLI = join(__dirname, '../../dist/client/cli.js');
+const dir = mkdtempSync(join(tmpdir(), 'lifeboat-e2e-'));
+const configPath = join(dir, 'lifeboat.yaml');
+let worker: ChildProcess;
+let workerLog = '';
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function lifeboat(...args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, '--config', configPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+beforeAll(async () => {
+  // A YAML configuration of its own, with a task queue no other test polls.
+  writeFileSync(
+    configPath,
+    stringify({
+      temporal: { ...config.temporal, taskQueue: `e2e-cli-${process.pid}` },
+      regions: config.regions,
+    }),
+  );
+  worker = spawn(process.execPath, [CLI, '--config', configPath, 'worker'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  worker.stderr!.on('data', (d: Buffer) => (workerLog += d.toString()));
+  worker.stdout!.on('data', (d: Buffer) => (workerLog += d.toString()));
+  const deadline = Date.now() + 60_000;
+  while (!workerLog.includes('RUNNING')) {
+    if (Date.now() > deadline || worker.exitCode !== null) throw new Error(`worker did not start:\n${workerLog}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+});
+
+afterAll(async () => {
+  if (worker.exitCode === null) {
+    worker.kill('SIGKILL');
+  }
+});
+
+describe('lifeboat CLI', () => {
+  it('lists versions, undeletes, and shows the step log of the run', async () => {
+    const bucket = await createBucket(uniqueBucket('cli-undelete'));
+    const v1 = await put(bucket, 'a/report.csv', 'id,total\n1,42\n');
+    await primary.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'a/report.csv' }));
+
+    const versions = await lifeboat('--json', 'versions', bucket, 'a/report.csv');
+    expect(versions.code).toBe(0);
+    const listed = JSON.parse(versions.stdout) as { versionId: string; isDeleteMarker: boolean; isLatest: boolean }[];
+    expect(listed.map((v) => [v.isDeleteMarker, v.isLatest])).toEqual([
+      [true, true],
+      [false, false],
+    ]);
+    expect(listed[1].versionId).toBe(v1);
+
+    const undelete = await lifeboat('--json', 'recover', 'undelete', bucket, 'a/report.csv');
+    expect(undelete.code).toBe(0);
+    const result = JSON.parse(undelete.stdout) as { workflowId: string; outcomes: { versionId: string }[] };
+    expect(result.outcomes[0].versionId).toBe(v1);
+    expect((await getBytes(bucket, 'a/report.csv')).toString()).toBe('id,total\n1,42\n');
+
+    const status = await lifeboat('--json', 'status', result.workflowId);
+    expect(status.code).toBe(0);
+    const s = JSON.parse(status.stdout) as { status: string; steps: { name: string; outcome: string }[] };
+    expect(s.status).toBe('COMPLETED');
+    expect(s.steps.map((x) => x.name)).toEqual(['check bucket', 'plan', 'apply', 'verify']);
+
+    const human = await lifeboat('status', result.workflowId);
+    expect(human.stdout).toMatch(/COMPLETED/);
+    expect(human.stdout).toMatch(/verify\s+ok/);
+  });
+
+  it('plans with --dry-run without changing anything, then copies a version back by time', async () => {
+    const bucket = await createBucket(uniqueBucket('cli-copy'));
+    await put(bucket, 'site/index.html', '<h1>good</h1>');
+    await new Promise((r) => setTimeout(r, 1100));
+    const t = new Date().toISOString();
+    await new Promise((r) => setTimeout(r, 1100));
+    await put(bucket, 'site/index.html', '<h1>defaced</h1>');
+    const before = await versionList(bucket);
+
+    const dry = await lifeboat('recover', 'copy', bucket, 'site/index.html', '--at', t, '--dry-run');
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toMatch(/dry run, nothing changed/);
+    expect(dry.stdout).toMatch(/copy version back/);
+    expect(await versionList(bucket)).toEqual(before);
+
+    const copy = await lifeboat('recover', 'copy', bucket, 'site/index.html', '--at', t);
+    expect(copy.code).toBe(0);
+    expect((await getBytes(bucket, 'site/index.html')).toString()).toBe('<h1>good</h1>');
+    expect((await versionList(bucket)).length).toBe(before.length + 1);
+  });
+
+  it('downloads the exact bytes of an old version to a file', async () => {
+    const bucket = await createBucket(uniqueBucket('cli-download'));
+    const original = randomBytes(64 * 1024);
+    const v1 = await put(bucket, 'blob.bin', original);
+    await put(bucket, 'blob.bin', 'replaced');
+    const file = join(dir, 'blob.bin');
+
+    const run = await lifeboat('recover', 'download', bucket, 'blob.bin', '--version-id', v1, '--out', file);
+    expect(run.code).toBe(0);
+    expect(readFileSync(file).equals(original)).toBe(true);
+    expect(run.stdout).toMatch(/wrote 65536 bytes/);
+  });
+
+  it('exits 1 with the reason when a run is refused, and changes nothing', async () => {
+    const bucket = await createBucket(uniqueBucket('cli-refuse'));
+    await put(bucket, 'k', 'one');
+    const before = await versionList(bucket);
+    const run = await lifeboat('recover', 'copy', bucket, 'k', '--version-id', 'no-such-version');
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/NoSuchVersion: key "k" has no version no-such-version; nothing was changed/);
+    expect(await versionList(bucket)).toEqual(before);
+  });
+
+  it('exits 2 on bad input without starting anything, naming the field', async () => {
+    const bad = await lifeboat('recover', 'copy', 'some-bucket', 'k', '--at', 'yesterday');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/field "at"/);
+    const noSelector = await lifeboat('recover', 'copy', 'some-bucket', 'k');
+    expect(noSelector.code).toBe(2);
+    expect(noSelector.stderr).toMatch(/needs a versionId or an "at" time/);
+    const badJson = await lifeboat('run', 'versionRecovery', '{not json', '--id', 'x');
+    expect(badJson.code).toBe(2);
+    const unknownRegion = await lifeboat('versions', 'some-bucket', 'k', '--region', 'mars');
+    expect(unknownRegion.code).toBe(2);
+    expect(unknownRegion.stderr).toMatch(/region "mars" is not in the configuration/);
+  });
+
+  it('starts a run from one JSON object, as the Web UI does', async () => {
+    const bucket = await createBucket(uniqueBucket('cli-run'));
+    const v1 = await put(bucket, 'k', 'first');
+    await put(bucket, 'k', 'second');
+    const input = JSON.stringify({ action: 'copy-version', bucket, keys: [{ key: 'k', versionId: v1 }] });
+    const run = await lifeboat('--json', 'run', 'versionRecovery', input, '--id', `e2e-run-${bucket}`);
+    expect(run.code).toBe(0);
+    expect((await getBytes(bucket, 'k')).toString()).toBe('first');
+  });
+
+  it('stops the worker gracefully on SIGTERM', async () => {
+    const exited = new Promise<number | null>((r) => worker.on('exit', (code) => r(code)));
+    worker.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(workerLog).toMatch(/lifeboat worker: stopped/);
+  });
+});
