@@ -4,7 +4,12 @@ import { bareEtag, newestFirst, VersionEntry } from '../../core/versions';
 import { activitySignal } from './signal';
 
 /** Every version and delete marker of exactly `key` (not of keys that merely start with it), newest first. */
-export async function listKeyVersions(s3: S3Client, bucket: string, key: string): Promise<VersionEntry[]> {
+export async function listKeyVersions(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  pageSize = 1000,
+): Promise<VersionEntry[]> {
   const entries: VersionEntry[] = [];
   let keyMarker: string | undefined;
   let versionIdMarker: string | undefined;
@@ -15,7 +20,7 @@ export async function listKeyVersions(s3: S3Client, bucket: string, key: string)
         Prefix: key,
         KeyMarker: keyMarker,
         VersionIdMarker: versionIdMarker,
-        MaxKeys: 1000,
+        MaxKeys: pageSize,
       }),
       { abortSignal: activitySignal() },
     );

@@ -29,7 +29,12 @@ const full = {
     dr: { region: 'eu-central-1', credentials: { source: 'profile', profile: 'lifeboat-dr' } },
     ops: {
       region: 'us-east-1',
-      credentials: { source: 'environment', accessKeyIdVar: 'OPS_KEY_ID', secretAccessKeyVar: 'OPS_SECRET', sessionTokenVar: 'OPS_TOKEN' },
+      credentials: {
+        source: 'environment',
+        accessKeyIdVar: 'OPS_KEY_ID',
+        secretAccessKeyVar: 'OPS_SECRET',
+        sessionTokenVar: 'OPS_TOKEN',
+      },
     },
     lab: {
       endpoint: 'http://127.0.0.1:8080',
@@ -78,7 +83,9 @@ describe('LifeboatConfig: a full valid config', () => {
   });
 
   it('environment credentials default the variable names', () => {
-    const cfg = valid({ regions: { primary: { region: 'us-east-1', credentials: { source: 'environment' } } } });
+    const cfg = valid({
+      regions: { primary: { region: 'us-east-1', credentials: { source: 'environment' } } },
+    });
     expect(cfg.regions.primary.credentials).toEqual({
       source: 'environment',
       accessKeyIdVar: 'AWS_ACCESS_KEY_ID',
@@ -89,7 +96,9 @@ describe('LifeboatConfig: a full valid config', () => {
   it('objectives accept an RPO of zero', () => {
     const cfg = valid({
       regions: { primary: { region: 'us-east-1' } },
-      protectedBuckets: { a: { region: 'primary', bucket: 'abc', objectives: { rtoMinutes: 5, rpoMinutes: 0 } } },
+      protectedBuckets: {
+        a: { region: 'primary', bucket: 'abc', objectives: { rtoMinutes: 5, rpoMinutes: 0 } },
+      },
     });
     expect(cfg.protectedBuckets.a.objectives).toEqual({ rtoMinutes: 5, rpoMinutes: 0 });
   });
@@ -100,7 +109,12 @@ describe('LifeboatConfig: defaults', () => {
     expect(valid({ regions: { primary: { region: 'us-east-1' } } })).toEqual({
       temporal: { address: '127.0.0.1:7233', namespace: 'default', taskQueue: 'lifeboat' },
       regions: {
-        primary: { region: 'us-east-1', forcePathStyle: false, credentials: { source: 'default' }, platform: 'aws' },
+        primary: {
+          region: 'us-east-1',
+          forcePathStyle: false,
+          credentials: { source: 'default' },
+          platform: 'aws',
+        },
       },
       protectedBuckets: {},
     });
@@ -116,30 +130,53 @@ describe('LifeboatConfig: rejections name the field', () => {
   it.each<[string, unknown, string]>([
     [
       'a protected bucket in an undefined region',
-      { regions: { primary: { region: 'us-east-1' } }, protectedBuckets: { invoices: { region: 'dr', bucket: 'abc' } } },
+      {
+        regions: { primary: { region: 'us-east-1' } },
+        protectedBuckets: { invoices: { region: 'dr', bucket: 'abc' } },
+      },
       'protectedBuckets.invoices.region',
     ],
     [
       'a replica in an undefined region',
       {
         regions: { primary: { region: 'us-east-1' } },
-        protectedBuckets: { invoices: { region: 'primary', bucket: 'abc', replica: { region: 'dr', bucket: 'abc-dr' } } },
+        protectedBuckets: {
+          invoices: { region: 'primary', bucket: 'abc', replica: { region: 'dr', bucket: 'abc-dr' } },
+        },
       },
       'protectedBuckets.invoices.replica.region',
     ],
     [
       'accessKeyId inline in environment credentials',
-      { regions: { primary: { region: 'us-east-1', credentials: { source: 'environment', accessKeyId: 'AKIAEXAMPLE' } } } },
+      {
+        regions: {
+          primary: {
+            region: 'us-east-1',
+            credentials: { source: 'environment', accessKeyId: 'AKIAEXAMPLE' },
+          },
+        },
+      },
       'regions.primary.credentials',
     ],
     [
       'secretAccessKey inline in default credentials',
-      { regions: { primary: { region: 'us-east-1', credentials: { source: 'default', secretAccessKey: 's3cr3t' } } } },
+      {
+        regions: {
+          primary: { region: 'us-east-1', credentials: { source: 'default', secretAccessKey: 's3cr3t' } },
+        },
+      },
       'regions.primary.credentials',
     ],
     [
       'sessionToken inline in profile credentials',
-      { regions: { primary: { region: 'us-east-1', credentials: { source: 'profile', profile: 'p', sessionToken: 't' } } } },
+      {
+        regions: {
+          primary: {
+            region: 'us-east-1',
+            credentials: { source: 'profile', profile: 'p', sessionToken: 't' },
+          },
+        },
+      },
       'regions.primary.credentials',
     ],
     [
@@ -159,18 +196,31 @@ describe('LifeboatConfig: rejections name the field', () => {
     ],
     ['no regions', { regions: {} }, 'regions'],
     ['a region name with a space', { regions: { 'bad name': { region: 'us-east-1' } } }, 'regions.bad name'],
-    ['an endpoint that is not a URL', { regions: { primary: { region: 'us-east-1', endpoint: 'localhost' } } }, 'regions.primary.endpoint'],
-    ['an unknown platform', { regions: { primary: { region: 'us-east-1', platform: 'gcs' } } }, 'regions.primary.platform'],
+    [
+      'an endpoint that is not a URL',
+      { regions: { primary: { region: 'us-east-1', endpoint: 'localhost' } } },
+      'regions.primary.endpoint',
+    ],
+    [
+      'an unknown platform',
+      { regions: { primary: { region: 'us-east-1', platform: 'gcs' } } },
+      'regions.primary.platform',
+    ],
     [
       'a bad bucket name',
-      { regions: { primary: { region: 'us-east-1' } }, protectedBuckets: { a: { region: 'primary', bucket: 'Bad_Bucket' } } },
+      {
+        regions: { primary: { region: 'us-east-1' } },
+        protectedBuckets: { a: { region: 'primary', bucket: 'Bad_Bucket' } },
+      },
       'protectedBuckets.a.bucket',
     ],
     [
       'an RTO of zero',
       {
         regions: { primary: { region: 'us-east-1' } },
-        protectedBuckets: { a: { region: 'primary', bucket: 'abc', objectives: { rtoMinutes: 0, rpoMinutes: 0 } } },
+        protectedBuckets: {
+          a: { region: 'primary', bucket: 'abc', objectives: { rtoMinutes: 0, rpoMinutes: 0 } },
+        },
       },
       'protectedBuckets.a.objectives.rtoMinutes',
     ],
@@ -192,13 +242,20 @@ describe('LifeboatConfig: rejections name the field', () => {
   });
 
   it('the undefined-region message names the region', () => {
-    const r = parse({ regions: { primary: { region: 'us-east-1' } }, protectedBuckets: { a: { region: 'dr', bucket: 'abc' } } });
+    const r = parse({
+      regions: { primary: { region: 'us-east-1' } },
+      protectedBuckets: { a: { region: 'dr', bucket: 'abc' } },
+    });
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.message).toContain('region "dr" is not defined under regions');
   });
 
   it('the strict-credentials message names the inline secret', () => {
-    const r = parse({ regions: { primary: { region: 'us-east-1', credentials: { source: 'environment', accessKeyId: 'AKIA' } } } });
+    const r = parse({
+      regions: {
+        primary: { region: 'us-east-1', credentials: { source: 'environment', accessKeyId: 'AKIA' } },
+      },
+    });
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.message).toContain('accessKeyId');
   });
@@ -209,14 +266,19 @@ describe('LifeboatConfig: rejections name the field', () => {
   it.failing.each<[string, unknown, string]>([
     [
       'region "toString"',
-      { regions: { primary: { region: 'us-east-1' } }, protectedBuckets: { a: { region: 'toString', bucket: 'abc' } } },
+      {
+        regions: { primary: { region: 'us-east-1' } },
+        protectedBuckets: { a: { region: 'toString', bucket: 'abc' } },
+      },
       'protectedBuckets.a.region',
     ],
     [
       'replica region "constructor"',
       {
         regions: { primary: { region: 'us-east-1' } },
-        protectedBuckets: { a: { region: 'primary', bucket: 'abc', replica: { region: 'constructor', bucket: 'def' } } },
+        protectedBuckets: {
+          a: { region: 'primary', bucket: 'abc', replica: { region: 'constructor', bucket: 'def' } },
+        },
       },
       'protectedBuckets.a.replica.region',
     ],

@@ -47,7 +47,15 @@ export function buildHistory(ops: readonly Op[], firstIsNull: boolean): History 
     const versionId = i === 0 && firstIsNull ? 'null' : `v${i}`;
     const lastModified = new Date(t).toISOString();
     return op.kind === 'put'
-      ? { key: KEY, versionId, isDeleteMarker: false, isLatest: false, lastModified, etag: `etag-${i}`, size: op.size }
+      ? {
+          key: KEY,
+          versionId,
+          isDeleteMarker: false,
+          isLatest: false,
+          lastModified,
+          etag: `etag-${i}`,
+          size: op.size,
+        }
       : { key: KEY, versionId, isDeleteMarker: true, isLatest: false, lastModified };
   });
   if (written.length > 0) written[written.length - 1].isLatest = true;

@@ -54,7 +54,12 @@ describe('planKeyRecovery: copy-version', () => {
     ['with a +01:00 offset (10:15Z)', '2026-11-26T11:15:00+01:00', 'v2'],
   ])('by at, %s: copies %s', (_name, at, expected) => {
     const plan = planKeyRecovery('copy-version', { key: KEY, at }, live);
-    expect(plan).toMatchObject({ key: KEY, action: 'copy', sourceVersionId: expected, previousVersionId: 'v3' });
+    expect(plan).toMatchObject({
+      key: KEY,
+      action: 'copy',
+      sourceVersionId: expected,
+      previousVersionId: 'v3',
+    });
   });
 
   it.each<[string, { versionId?: string; at?: string }]>([
@@ -115,7 +120,10 @@ describe('planKeyRecovery: copy-version', () => {
 
 describe('planKeyRecovery: remove-delete-marker', () => {
   it('one marker on top', () => {
-    const entries = [marker('dm1', '2026-11-26T10:10:00Z', true), put('v1', '2026-11-26T10:00:00Z', 'e1', 100)];
+    const entries = [
+      marker('dm1', '2026-11-26T10:10:00Z', true),
+      put('v1', '2026-11-26T10:00:00Z', 'e1', 100),
+    ];
     expect(planKeyRecovery('remove-delete-marker', { key: KEY }, entries)).toEqual({
       key: KEY,
       action: 'remove-markers',
@@ -172,7 +180,9 @@ describe('planKeyRecovery: remove-delete-marker', () => {
 
   it('only markers: NoSuchVersion', () => {
     const entries = [marker('dm2', '2026-11-26T10:10:00Z', true), marker('dm1', '2026-11-26T10:00:00Z')];
-    expect(refusalType(planKeyRecovery('remove-delete-marker', { key: KEY }, entries))).toBe(ErrorType.NoSuchVersion);
+    expect(refusalType(planKeyRecovery('remove-delete-marker', { key: KEY }, entries))).toBe(
+      ErrorType.NoSuchVersion,
+    );
   });
 
   it('no entries: NoSuchKey', () => {
@@ -215,7 +225,9 @@ describe('planKeyRecovery: download', () => {
   });
 
   it('unknown version: NoSuchVersion; no entries: NoSuchKey', () => {
-    expect(refusalType(planKeyRecovery('download', { key: KEY, versionId: 'x' }, live))).toBe(ErrorType.NoSuchVersion);
+    expect(refusalType(planKeyRecovery('download', { key: KEY, versionId: 'x' }, live))).toBe(
+      ErrorType.NoSuchVersion,
+    );
     expect(refusalType(planKeyRecovery('download', { key: KEY }, []))).toBe(ErrorType.NoSuchKey);
   });
 });
@@ -264,7 +276,10 @@ describe('planKeyRecovery: "null" version ids (objects written before versioning
   });
 
   it('a delete marker with version id "null" (deleted while versioning was suspended) is removed', () => {
-    const entries = [marker('null', '2026-11-26T10:00:00Z', true), put('v1', '2026-11-26T09:00:00Z', 'e1', 100)];
+    const entries = [
+      marker('null', '2026-11-26T10:00:00Z', true),
+      put('v1', '2026-11-26T09:00:00Z', 'e1', 100),
+    ];
     expect(planKeyRecovery('remove-delete-marker', { key: KEY }, entries)).toMatchObject({
       action: 'remove-markers',
       markerVersionIds: ['null'],
@@ -318,7 +333,10 @@ function applyCopy(h: History, plan: Extract<KeyPlan, { action: 'copy' }>, gapMs
 }
 
 /** Applies a remove-markers plan: drops those entries and flags the restored version latest. */
-function applyRemoveMarkers(entries: readonly VersionEntry[], plan: Extract<KeyPlan, { action: 'remove-markers' }>) {
+function applyRemoveMarkers(
+  entries: readonly VersionEntry[],
+  plan: Extract<KeyPlan, { action: 'remove-markers' }>,
+) {
   return entries
     .filter((e) => !plan.markerVersionIds.includes(e.versionId))
     .map((e) => ({ ...e, isLatest: e.versionId === plan.restoresVersionId }));
@@ -337,7 +355,8 @@ describe('planKeyRecovery: properties over random histories of one key', () => {
         } else if (!lastPut) {
           expect(refusalType(plan)).toBe(ErrorType.NoSuchVersion);
         } else {
-          if (!isKeyPlan(plan) || plan.action !== 'remove-markers') throw new Error(`expected a plan: ${JSON.stringify(plan)}`);
+          if (!isKeyPlan(plan) || plan.action !== 'remove-markers')
+            throw new Error(`expected a plan: ${JSON.stringify(plan)}`);
           expect(plan.markerVersionIds.length).toBeGreaterThan(0);
           for (const id of plan.markerVersionIds) expect(byId.get(id)?.isDeleteMarker).toBe(true);
           expect(plan.restoresVersionId).toBe(lastPut.versionId);
@@ -388,7 +407,8 @@ describe('planKeyRecovery: properties over random histories of one key', () => {
           const current = h.written[h.written.length - 1];
           if (!expected) expect(refusalType(plan)).toBe(ErrorType.NoVersionAtTime);
           else if (expected.isDeleteMarker) expect(refusalType(plan)).toBe(ErrorType.VersionIsDeleteMarker);
-          else if (expected === current) expect(plan).toMatchObject({ action: 'none', versionId: current.versionId });
+          else if (expected === current)
+            expect(plan).toMatchObject({ action: 'none', versionId: current.versionId });
           else
             expect(plan).toMatchObject({
               action: 'copy',
@@ -437,7 +457,9 @@ describe('planKeyRecovery: properties over random histories of one key', () => {
         expect(deleteMarkersOnTop(after)).toEqual([]);
         expect(after).toHaveLength(h.listing.length - plan.markerVersionIds.length);
         // With no flag to help (as after a re-listing that lost it), the newest entry is still the restored one.
-        expect(currentEntry(after.map((e) => ({ ...e, isLatest: false })))?.versionId).toBe(plan.restoresVersionId);
+        expect(currentEntry(after.map((e) => ({ ...e, isLatest: false })))?.versionId).toBe(
+          plan.restoresVersionId,
+        );
       }),
     );
   });
@@ -451,7 +473,14 @@ describe('VersionRecoveryInput through parseInput', () => {
     [
       'copy-version by versionId',
       { action: 'copy-version', bucket: 'photos', keys: ['a.jpg'], versionId: 'v1' },
-      { action: 'copy-version', region: 'primary', bucket: 'photos', keys: ['a.jpg'], versionId: 'v1', dryRun: false },
+      {
+        action: 'copy-version',
+        region: 'primary',
+        bucket: 'photos',
+        keys: ['a.jpg'],
+        versionId: 'v1',
+        dryRun: false,
+      },
     ],
     [
       'copy-version by at',
@@ -468,7 +497,12 @@ describe('VersionRecoveryInput through parseInput', () => {
           { key: 'b.jpg', at: T },
         ],
       },
-      { keys: [{ key: 'a.jpg', versionId: 'v1' }, { key: 'b.jpg', at: T }] },
+      {
+        keys: [
+          { key: 'a.jpg', versionId: 'v1' },
+          { key: 'b.jpg', at: T },
+        ],
+      },
     ],
     [
       'remove-delete-marker',
@@ -514,10 +548,18 @@ describe('VersionRecoveryInput through parseInput', () => {
     ['a bucket name too short', { action: 'download', bucket: 'ab', keys: ['a'] }, 'bucket'],
     ['an unknown action', { action: 'restore', bucket: 'photos', keys: ['a'] }, 'action'],
     ['no keys', { action: 'download', bucket: 'photos', keys: [] }, 'keys'],
-    ['1001 keys', { action: 'download', bucket: 'photos', keys: Array.from({ length: 1001 }, (_, i) => `k${i}`) }, 'keys'],
+    [
+      '1001 keys',
+      { action: 'download', bucket: 'photos', keys: Array.from({ length: 1001 }, (_, i) => `k${i}`) },
+      'keys',
+    ],
     ['an empty key', { action: 'download', bucket: 'photos', keys: [''] }, 'keys.0'],
     ['a key over 1024 bytes', { action: 'download', bucket: 'photos', keys: ['é'.repeat(513)] }, 'keys.0'],
-    ['copy-version without versionId or at', { action: 'copy-version', bucket: 'photos', keys: ['a'] }, 'keys.0'],
+    [
+      'copy-version without versionId or at',
+      { action: 'copy-version', bucket: 'photos', keys: ['a'] },
+      'keys.0',
+    ],
     [
       'copy-version without versionId or at for the second key',
       { action: 'copy-version', bucket: 'photos', keys: [{ key: 'a', versionId: 'v1' }, 'b'] },
@@ -548,15 +590,31 @@ describe('VersionRecoveryInput through parseInput', () => {
       { action: 'remove-delete-marker', bucket: 'photos', keys: ['a'], presignSeconds: 60 },
       'presignSeconds',
     ],
-    ['presignSeconds 0', { action: 'download', bucket: 'photos', keys: ['a'], presignSeconds: 0 }, 'presignSeconds'],
-    ['presignSeconds 3601', { action: 'download', bucket: 'photos', keys: ['a'], presignSeconds: 3601 }, 'presignSeconds'],
-    ['presignSeconds 1.5', { action: 'download', bucket: 'photos', keys: ['a'], presignSeconds: 1.5 }, 'presignSeconds'],
+    [
+      'presignSeconds 0',
+      { action: 'download', bucket: 'photos', keys: ['a'], presignSeconds: 0 },
+      'presignSeconds',
+    ],
+    [
+      'presignSeconds 3601',
+      { action: 'download', bucket: 'photos', keys: ['a'], presignSeconds: 3601 },
+      'presignSeconds',
+    ],
+    [
+      'presignSeconds 1.5',
+      { action: 'download', bucket: 'photos', keys: ['a'], presignSeconds: 1.5 },
+      'presignSeconds',
+    ],
     [
       'remove-delete-marker with a versionId',
       { action: 'remove-delete-marker', bucket: 'photos', keys: ['a'], versionId: 'v1' },
       'versionId',
     ],
-    ['remove-delete-marker with at', { action: 'remove-delete-marker', bucket: 'photos', keys: ['a'], at: T }, 'at'],
+    [
+      'remove-delete-marker with at',
+      { action: 'remove-delete-marker', bucket: 'photos', keys: ['a'], at: T },
+      'at',
+    ],
     [
       'remove-delete-marker with a per-key versionId',
       { action: 'remove-delete-marker', bucket: 'photos', keys: [{ key: 'a', versionId: 'v1' }] },
@@ -568,17 +626,33 @@ describe('VersionRecoveryInput through parseInput', () => {
       { action: 'copy-version', bucket: 'photos', keys: [{ key: 'a', versionId: 'v1', etag: 'x' }] },
       'keys.0',
     ],
-    ['at without a UTC offset', { action: 'copy-version', bucket: 'photos', keys: ['a'], at: '2026-11-26T10:41:00' }, 'at'],
+    [
+      'at without a UTC offset',
+      { action: 'copy-version', bucket: 'photos', keys: ['a'], at: '2026-11-26T10:41:00' },
+      'at',
+    ],
     ['at as a date only', { action: 'copy-version', bucket: 'photos', keys: ['a'], at: '2026-11-26' }, 'at'],
-    ['at with a space for T', { action: 'copy-version', bucket: 'photos', keys: ['a'], at: '2026-11-26 10:41:00Z' }, 'at'],
-    ['at at hour 25', { action: 'copy-version', bucket: 'photos', keys: ['a'], at: '2026-11-26T25:41:00Z' }, 'at'],
+    [
+      'at with a space for T',
+      { action: 'copy-version', bucket: 'photos', keys: ['a'], at: '2026-11-26 10:41:00Z' },
+      'at',
+    ],
+    [
+      'at at hour 25',
+      { action: 'copy-version', bucket: 'photos', keys: ['a'], at: '2026-11-26T25:41:00Z' },
+      'at',
+    ],
     [
       'a per-key at without a UTC offset',
       { action: 'copy-version', bucket: 'photos', keys: [{ key: 'a', at: '2026-11-26T10:41:00' }] },
       'keys.0.at',
     ],
     ['an empty versionId', { action: 'download', bucket: 'photos', keys: ['a'], versionId: '' }, 'versionId'],
-    ['a reason over 500 characters', { action: 'download', bucket: 'photos', keys: ['a'], reason: 'x'.repeat(501) }, 'reason'],
+    [
+      'a reason over 500 characters',
+      { action: 'download', bucket: 'photos', keys: ['a'], reason: 'x'.repeat(501) },
+      'reason',
+    ],
   ])('rejects %s, naming field %s', (_name, input, field) => {
     const r = parse(input);
     expect(r).toMatchObject({ ok: false, field });
@@ -607,13 +681,15 @@ describe('keySelectors', () => {
   const T = '2026-11-26T10:41:00Z';
 
   it('a run-wide versionId goes to the single key', () => {
-    expect(keySelectors(request({ action: 'copy-version', bucket: 'photos', keys: ['a'], versionId: 'v1' }))).toEqual([
-      { key: 'a', versionId: 'v1' },
-    ]);
+    expect(
+      keySelectors(request({ action: 'copy-version', bucket: 'photos', keys: ['a'], versionId: 'v1' })),
+    ).toEqual([{ key: 'a', versionId: 'v1' }]);
   });
 
   it('a run-wide at goes to every key', () => {
-    expect(keySelectors(request({ action: 'copy-version', bucket: 'photos', keys: ['a', 'b'], at: T }))).toEqual([
+    expect(
+      keySelectors(request({ action: 'copy-version', bucket: 'photos', keys: ['a', 'b'], at: T })),
+    ).toEqual([
       { key: 'a', at: T },
       { key: 'b', at: T },
     ]);

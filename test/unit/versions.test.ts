@@ -90,7 +90,9 @@ describe('newestFirst', () => {
           expect(sorted).toHaveLength(entries.length);
           expect([...sorted].sort(byId)).toEqual([...entries].sort(byId));
           for (let i = 1; i < sorted.length; i++) {
-            expect(Date.parse(sorted[i - 1].lastModified)).toBeGreaterThanOrEqual(Date.parse(sorted[i].lastModified));
+            expect(Date.parse(sorted[i - 1].lastModified)).toBeGreaterThanOrEqual(
+              Date.parse(sorted[i].lastModified),
+            );
           }
         },
       ),
@@ -125,7 +127,11 @@ describe('currentEntry', () => {
     ],
     [
       'none flagged: the newest',
-      [put('a', '2026-11-26T10:00:00Z', 'e', 1), put('c', '2026-11-26T10:30:00Z', 'e', 1), put('b', '2026-11-26T10:10:00Z', 'e', 1)],
+      [
+        put('a', '2026-11-26T10:00:00Z', 'e', 1),
+        put('c', '2026-11-26T10:30:00Z', 'e', 1),
+        put('b', '2026-11-26T10:10:00Z', 'e', 1),
+      ],
       'c',
     ],
     [
@@ -239,10 +245,18 @@ describe('deleteMarkersOnTop', () => {
     ['no entries', [], []],
     [
       'current is data',
-      [put('v2', '2026-11-26T10:10:00Z', 'e', 1, true), marker('dm', '2026-11-26T10:05:00Z'), put('v1', '2026-11-26T10:00:00Z', 'e', 1)],
+      [
+        put('v2', '2026-11-26T10:10:00Z', 'e', 1, true),
+        marker('dm', '2026-11-26T10:05:00Z'),
+        put('v1', '2026-11-26T10:00:00Z', 'e', 1),
+      ],
       [],
     ],
-    ['one marker on top', [marker('dm', '2026-11-26T10:10:00Z', true), put('v1', '2026-11-26T10:00:00Z', 'e', 1)], ['dm']],
+    [
+      'one marker on top',
+      [marker('dm', '2026-11-26T10:10:00Z', true), put('v1', '2026-11-26T10:00:00Z', 'e', 1)],
+      ['dm'],
+    ],
     [
       'several markers on top, newest first; the marker beneath data is not included',
       [
