@@ -29,12 +29,15 @@ export interface CurrentVersion {
 export function createVersionRecoveryActivities(deps: S3Deps) {
   return {
     /** The bucket exists and versioning is on (Suspended is refused when the run would write). */
-    async checkBucketVersioning(ref: BucketRef & { forWrite: boolean }): Promise<{ status: string }> {
+    checkBucketVersioning: async (ref: BucketRef & { forWrite: boolean }): Promise<{ status: string }> => {
       const where = `${ref.region}/${ref.bucket}`;
       try {
-        const out = await s3For(deps, ref.region).send(new GetBucketVersioningCommand({ Bucket: ref.bucket }), {
-          abortSignal: activitySignal(),
-        });
+        const out = await s3For(deps, ref.region).send(
+          new GetBucketVersioningCommand({ Bucket: ref.bucket }),
+          {
+            abortSignal: activitySignal(),
+          },
+        );
         const status = out.Status ?? 'Unversioned';
         if (status === 'Enabled' || (status === 'Suspended' && !ref.forWrite)) return { status };
         throw ApplicationFailure.nonRetryable(
@@ -48,7 +51,7 @@ export function createVersionRecoveryActivities(deps: S3Deps) {
       }
     },
 
-    async listKeyVersions(ref: KeyRef): Promise<VersionEntry[]> {
+    listKeyVersions: async (ref: KeyRef): Promise<VersionEntry[]> => {
       try {
         return await listKeyVersions(s3For(deps, ref.region), ref.bucket, ref.key);
       } catch (err) {
@@ -60,9 +63,9 @@ export function createVersionRecoveryActivities(deps: S3Deps) {
      * Make `sourceVersionId` current again. Safe to redo: when the current version already has the
      * source's bytes (same ETag and size, as after a copy whose completion was lost), nothing is written.
      */
-    async copyVersionBack(
+    copyVersionBack: async (
       ref: KeyRef & { sourceVersionId: string; sourceEtag?: string; sourceSize: number },
-    ): Promise<{ newVersionId: string; copied: boolean }> {
+    ): Promise<{ newVersionId: string; copied: boolean }> => {
       const s3 = s3For(deps, ref.region);
       const where = `${ref.region}/${ref.bucket}/${ref.key}`;
       try {
@@ -71,11 +74,20 @@ export function createVersionRecoveryActivities(deps: S3Deps) {
           current &&
           !current.isDeleteMarker &&
           (current.versionId === ref.sourceVersionId ||
-            (ref.sourceEtag !== undefined && current.etag === ref.sourceEtag && current.size === ref.sourceSize))
+            (ref.sourceEtag !== undefined &&
+              current.etag === ref.sourceEtag &&
+              current.size === ref.sourceSize))
         ) {
           return { newVersionId: current.versionId, copied: false };
         }
-        const out = await copyVersionInPlace(s3, ref.bucket, ref.key, ref.sourceVersionId, ref.sourceSize, deps);
+        const out = await copyVersionInPlace(
+          s3,
+          ref.bucket,
+          ref.key,
+          ref.sourceVersionId,
+          ref.sourceSize,
+          deps,
+        );
         return { newVersionId: out.versionId, copied: true };
       } catch (err) {
         const status = s3Status(err);
@@ -93,7 +105,9 @@ export function createVersionRecoveryActivities(deps: S3Deps) {
      * Delete the given delete markers, and only delete markers: each id is checked against a fresh
      * listing first, so a version holding data is never removed. Ids already gone count as removed.
      */
-    async removeDeleteMarkers(ref: KeyRef & { markerVersionIds: string[] }): Promise<{ removed: number }> {
+    removeDeleteMarkers: async (
+      ref: KeyRef & { markerVersionIds: string[] },
+    ): Promise<{ removed: number }> => {
       const s3 = s3For(deps, ref.region);
       const where = `${ref.region}/${ref.bucket}/${ref.key}`;
       try {
@@ -120,7 +134,7 @@ export function createVersionRecoveryActivities(deps: S3Deps) {
     },
 
     /** What a reader gets now: the current version's id, ETag, size and content type. */
-    async readCurrent(ref: KeyRef): Promise<CurrentVersion | null> {
+    readCurrent: async (ref: KeyRef): Promise<CurrentVersion | null> => {
       try {
         const head = await headVersion(s3For(deps, ref.region), ref.bucket, ref.key);
         return {
@@ -137,7 +151,7 @@ export function createVersionRecoveryActivities(deps: S3Deps) {
     },
 
     /** A short-lived GET URL for one version. It is a bearer link: whoever holds it can read the object. */
-    async presignVersion(ref: KeyRef & { versionId: string; expiresSeconds: number }): Promise<string> {
+    presignVersion: async (ref: KeyRef & { versionId: string; expiresSeconds: number }): Promise<string> => {
       return getSignedUrl(
         s3For(deps, ref.region),
         new GetObjectCommand({ Bucket: ref.bucket, Key: ref.key, VersionId: ref.versionId }),

@@ -46,7 +46,9 @@ function configOf(cmd: Command): LifeboatConfig {
 function s3Of(config: LifeboatConfig, region: string) {
   const profile = config.regions[region];
   if (!profile) {
-    throw new UsageError(`region "${region}" is not in the configuration (known: ${Object.keys(config.regions).join(', ')})`);
+    throw new UsageError(
+      `region "${region}" is not in the configuration (known: ${Object.keys(config.regions).join(', ')})`,
+    );
   }
   return createS3Client(region, profile);
 }
@@ -66,7 +68,9 @@ interface RecoverOptions {
 function summarizeRecovery(r: VersionRecoveryResult, config: LifeboatConfig): string {
   const lines: string[] = [];
   const verb = r.dryRun ? 'Plan (dry run, nothing changed)' : 'Done';
-  lines.push(`${verb}: ${r.action} on ${r.region}/${r.bucket}, ${r.plan.keys.length} key(s), RTO ${r.rtoSeconds.toFixed(2)} s`);
+  lines.push(
+    `${verb}: ${r.action} on ${r.region}/${r.bucket}, ${r.plan.keys.length} key(s), RTO ${r.rtoSeconds.toFixed(2)} s`,
+  );
   lines.push('');
   const rows = r.dryRun
     ? r.plan.keys.map((p) => {
@@ -123,11 +127,15 @@ async function recover(
   };
   validateVersionRecovery(input);
   if (action === 'download' && opts.out === undefined && opts.presign === undefined) {
-    throw new UsageError('download needs --out <path> (write the bytes here) or --presign <seconds> (print a URL)');
+    throw new UsageError(
+      'download needs --out <path> (write the bytes here) or --presign <seconds> (print a URL)',
+    );
   }
   const client = await connect(config);
   if (!(await hasWorker(client, config))) {
-    note(`warning: no worker polls task queue "${config.temporal.taskQueue}": start one with "lifeboat worker" (or npm run worker)`);
+    note(
+      `warning: no worker polls task queue "${config.temporal.taskQueue}": start one with "lifeboat worker" (or npm run worker)`,
+    );
   }
   const handle = await startVersionRecovery(client, config, input, opts.id);
   const link = webUiLink(config, handle.workflowId);
@@ -156,7 +164,9 @@ async function recover(
 function recoverCommand(program: Command): void {
   const recoverCmd = program
     .command('recover')
-    .description('version recovery: copy a version back, undelete, download a version (workflow versionRecovery)');
+    .description(
+      'version recovery: copy a version back, undelete, download a version (workflow versionRecovery)',
+    );
   const common = (c: Command) =>
     c
       .option('--region <name>', 'region profile of the bucket', 'primary')
@@ -196,7 +206,10 @@ function recoverCommand(program: Command): void {
       .addOption(new Option('--version-id <id>', 'the version (default: current)').conflicts('at'))
       .option('--at <time>', 'the version current at this ISO 8601 time')
       .option('--out <path>', 'write the bytes to this file')
-      .option('--presign <seconds>', 'also return a presigned URL valid this long (max 3600; it is stored in history)'),
+      .option(
+        '--presign <seconds>',
+        'also return a presigned URL valid this long (max 3600; it is stored in history)',
+      ),
   ).action(async (bucket: string, key: string, opts: RecoverOptions, cmd: Command) =>
     recover(cmd, 'download', bucket, [key], opts),
   );
@@ -315,7 +328,7 @@ export async function main(argv: string[]): Promise<number> {
       return e.exitCode === 0 ? 0 : EXIT_USAGE;
     }
     if (err instanceof UsageError || err instanceof ConfigError) {
-      note(`lifeboat: ${(err as Error).message}`);
+      note(`lifeboat: ${err.message}`);
       return EXIT_USAGE;
     }
     const failure = describeFailure(err);

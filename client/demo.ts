@@ -32,7 +32,9 @@ async function main(): Promise<void> {
 
   say(`1. Seeding versioned bucket ${bucket} on the primary zone`);
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-  await s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }));
+  await s3.send(
+    new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }),
+  );
   const files: Record<string, string> = {
     'config/app.yaml': 'replicas: 3\nimage: shop:1.4.2\n',
     'docs/contract.pdf': 'PDF-1.7 signed contract, 2026-11-01',
@@ -40,15 +42,21 @@ async function main(): Promise<void> {
   };
   const firstVersion: Record<string, string> = {};
   for (const [key, body] of Object.entries(files)) {
-    const out = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'text/plain' }));
+    const out = await s3.send(
+      new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'text/plain' }),
+    );
     firstVersion[key] = out.VersionId!;
   }
   await sleep(1100);
   const beforeIncident = new Date().toISOString();
   await sleep(1100);
 
-  say(`2. The incident at ${new Date().toISOString()}: a bad deploy overwrites config/app.yaml, someone deletes docs/contract.pdf`);
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'config/app.yaml', Body: 'replicas: 0\n# oops\n' }));
+  say(
+    `2. The incident at ${new Date().toISOString()}: a bad deploy overwrites config/app.yaml, someone deletes docs/contract.pdf`,
+  );
+  await s3.send(
+    new PutObjectCommand({ Bucket: bucket, Key: 'config/app.yaml', Body: 'replicas: 0\n# oops\n' }),
+  );
   await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'docs/contract.pdf' }));
 
   const worker = await createWorker(config);
@@ -57,9 +65,25 @@ async function main(): Promise<void> {
     say(`3. Recovering with versionRecovery workflows (worker on task queue "${config.temporal.taskQueue}")`);
     const runs: VersionRecoveryResult[] = [];
     for (const input of [
-      { action: 'copy-version' as const, bucket, keys: ['config/app.yaml'], at: beforeIncident, reason: 'demo: bad deploy' },
-      { action: 'remove-delete-marker' as const, bucket, keys: ['docs/contract.pdf'], reason: 'demo: accidental delete' },
-      { action: 'download' as const, bucket, keys: ['images/logo.svg'], versionId: firstVersion['images/logo.svg'] },
+      {
+        action: 'copy-version' as const,
+        bucket,
+        keys: ['config/app.yaml'],
+        at: beforeIncident,
+        reason: 'demo: bad deploy',
+      },
+      {
+        action: 'remove-delete-marker' as const,
+        bucket,
+        keys: ['docs/contract.pdf'],
+        reason: 'demo: accidental delete',
+      },
+      {
+        action: 'download' as const,
+        bucket,
+        keys: ['images/logo.svg'],
+        versionId: firstVersion['images/logo.svg'],
+      },
     ]) {
       const handle = await startVersionRecovery(client, config, input, `demo/${bucket}/${input.action}`);
       runs.push((await handle.result()) as VersionRecoveryResult);
@@ -78,9 +102,15 @@ async function main(): Promise<void> {
   );
 
   const checks = [
-    ['config/app.yaml is back to its content before the incident', (await read('config/app.yaml')) === files['config/app.yaml']],
+    [
+      'config/app.yaml is back to its content before the incident',
+      (await read('config/app.yaml')) === files['config/app.yaml'],
+    ],
     ['docs/contract.pdf is readable again', (await read('docs/contract.pdf')) === files['docs/contract.pdf']],
-    ['images/logo.svg downloaded byte for byte', readFileSync(downloaded.path, 'utf8') === files['images/logo.svg']],
+    [
+      'images/logo.svg downloaded byte for byte',
+      readFileSync(downloaded.path, 'utf8') === files['images/logo.svg'],
+    ],
   ] as const;
 
   for (const r of results) {

@@ -4,7 +4,14 @@ import { Step, stepSeconds } from '../core/steps';
 export function table(headers: string[], rows: (string | number | undefined)[][]): string {
   const cells = [headers, ...rows.map((r) => r.map((c) => (c === undefined ? '' : String(c))))];
   const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
-  return cells.map((r) => r.map((c, i) => (c ?? '').padEnd(widths[i])).join('  ').trimEnd()).join('\n');
+  return cells
+    .map((r) =>
+      r
+        .map((c, i) => (c ?? '').padEnd(widths[i]))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 export function formatSteps(steps: readonly Step[]): string {
@@ -14,7 +21,11 @@ export function formatSteps(steps: readonly Step[]): string {
       s.name,
       s.outcome,
       stepSeconds(s)?.toFixed(2),
-      s.numbers ? Object.entries(s.numbers).map(([k, v]) => `${k}=${v}`).join(' ') : '',
+      s.numbers
+        ? Object.entries(s.numbers)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(' ')
+        : '',
       s.detail,
     ]),
   );

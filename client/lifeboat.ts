@@ -1,5 +1,10 @@
 // Typed helpers that start, wait for and inspect Lifeboat workflows: shared by the CLI, the demo and tests.
-import { Client, WorkflowExecutionAlreadyStartedError, WorkflowFailedError, WorkflowHandle } from '@temporalio/client';
+import {
+  Client,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowFailedError,
+  WorkflowHandle,
+} from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { LifeboatConfig } from '../core/config';
 import { versionRecoveryWorkflowId } from '../core/ids';
@@ -76,7 +81,13 @@ export async function startVersionRecovery(
   workflowId?: string,
 ): Promise<WorkflowHandle> {
   validateVersionRecovery(input);
-  return startWorkflow(client, config, 'versionRecovery', workflowId ?? versionRecoveryWorkflowId(input), input);
+  return startWorkflow(
+    client,
+    config,
+    'versionRecovery',
+    workflowId ?? versionRecoveryWorkflowId(input),
+    input,
+  );
 }
 
 export type { VersionRecoveryResult };

@@ -3,7 +3,11 @@ import { z } from 'zod';
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; field: string; message: string };
 
-export function parseInput<S extends z.ZodType>(schema: S, input: unknown, what: string): Parsed<z.output<S>> {
+export function parseInput<S extends z.ZodType>(
+  schema: S,
+  input: unknown,
+  what: string,
+): Parsed<z.output<S>> {
   const result = schema.safeParse(input);
   if (result.success) return { ok: true, value: result.data };
   const issue = result.error.issues[0];

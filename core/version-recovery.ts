@@ -9,9 +9,7 @@ export type RecoveryAction = z.infer<typeof RecoveryAction>;
 
 const keyItem = z.union([
   objectKey,
-  z
-    .object({ key: objectKey, versionId: versionId.optional(), at: isoInstant.optional() })
-    .strict(),
+  z.object({ key: objectKey, versionId: versionId.optional(), at: isoInstant.optional() }).strict(),
 ]);
 
 export const VersionRecoveryInput = z
@@ -47,19 +45,28 @@ export const VersionRecoveryInput = z
       });
     }
     if (input.presignSeconds !== undefined && input.action !== 'download') {
-      ctx.addIssue({ code: 'custom', path: ['presignSeconds'], message: 'only valid with action "download"' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['presignSeconds'],
+        message: 'only valid with action "download"',
+      });
     }
     input.keys.forEach((item, i) => {
       const own: { versionId?: string; at?: string } = typeof item === 'string' ? {} : item;
       const hasVersion = own.versionId !== undefined || input.versionId !== undefined;
       const hasAt = own.at !== undefined || input.at !== undefined;
       if (own.versionId !== undefined && own.at !== undefined) {
-        ctx.addIssue({ code: 'custom', path: ['keys', i, 'at'], message: 'give either versionId or at, not both' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['keys', i, 'at'],
+          message: 'give either versionId or at, not both',
+        });
       }
       if (input.action === 'remove-delete-marker' && (hasVersion || hasAt)) {
         ctx.addIssue({
           code: 'custom',
-          path: own.versionId !== undefined || own.at !== undefined ? ['keys', i] : [hasAt ? 'at' : 'versionId'],
+          path:
+            own.versionId !== undefined || own.at !== undefined ? ['keys', i] : [hasAt ? 'at' : 'versionId'],
           message: 'remove-delete-marker takes no version or time: it removes the delete markers on top',
         });
       }
@@ -119,7 +126,10 @@ function describeSelector(s: KeySelector): string {
 }
 
 /** Resolve which version a selector names. The key's entries come from ListObjectVersions. */
-export function resolveVersion(selector: KeySelector, entries: readonly VersionEntry[]): VersionEntry | Refusal {
+export function resolveVersion(
+  selector: KeySelector,
+  entries: readonly VersionEntry[],
+): VersionEntry | Refusal {
   const { key } = selector;
   if (entries.length === 0) {
     return { type: ErrorType.NoSuchKey, message: `key "${key}" has no versions in this bucket` };
@@ -133,7 +143,9 @@ export function resolveVersion(selector: KeySelector, entries: readonly VersionE
   } else if (selector.at !== undefined) {
     entry = entryLiveAt(entries, selector.at);
     if (!entry) {
-      const first = entries.reduce((a, b) => (Date.parse(a.lastModified) <= Date.parse(b.lastModified) ? a : b));
+      const first = entries.reduce((a, b) =>
+        Date.parse(a.lastModified) <= Date.parse(b.lastModified) ? a : b,
+      );
       return {
         type: ErrorType.NoVersionAtTime,
         message: `key "${key}" did not exist at ${selector.at}: its oldest version is from ${first.lastModified}`,
@@ -165,7 +177,8 @@ export function planKeyRecovery(
   const { key } = selector;
   const current = currentEntry(entries);
   if (action === 'remove-delete-marker') {
-    if (!current) return { type: ErrorType.NoSuchKey, message: `key "${key}" has no versions in this bucket` };
+    if (!current)
+      return { type: ErrorType.NoSuchKey, message: `key "${key}" has no versions in this bucket` };
     const markers = deleteMarkersOnTop(entries);
     if (markers.length === 0) {
       return {

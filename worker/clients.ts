@@ -28,7 +28,11 @@ function credentialsFor(name: string, profile: RegionProfile): StaticCredentials
           `region "${name}": credentials come from the environment, but ${c.accessKeyIdVar} or ${c.secretAccessKeyVar} is not set`,
         );
       }
-      return { accessKeyId, secretAccessKey, sessionToken: c.sessionTokenVar ? process.env[c.sessionTokenVar] : undefined };
+      return {
+        accessKeyId,
+        secretAccessKey,
+        sessionToken: c.sessionTokenVar ? process.env[c.sessionTokenVar] : undefined,
+      };
     }
     case 'local-stack': {
       const r = readStackProfile().regions[name];
@@ -57,7 +61,9 @@ export function createS3Client(name: string, profile: RegionProfile, maxSockets 
 }
 
 export function createS3Clients(config: LifeboatConfig): Record<string, S3Client> {
-  return Object.fromEntries(Object.entries(config.regions).map(([name, p]) => [name, createS3Client(name, p)]));
+  return Object.fromEntries(
+    Object.entries(config.regions).map(([name, p]) => [name, createS3Client(name, p)]),
+  );
 }
 
 function temporalTls(t: TemporalSettings) {
@@ -81,9 +87,9 @@ export function temporalConnectionOptions(t: TemporalSettings): ConnectionOption
 }
 
 export async function connectClient(t: TemporalSettings): Promise<Connection> {
-  return Connection.connect({ ...temporalConnectionOptions(t), connectTimeout: '5s' } as ConnectionOptions);
+  return Connection.connect({ ...temporalConnectionOptions(t), connectTimeout: '5s' });
 }
 
 export async function connectWorker(t: TemporalSettings): Promise<NativeConnection> {
-  return NativeConnection.connect(temporalConnectionOptions(t) as NativeConnectionOptions);
+  return NativeConnection.connect(temporalConnectionOptions(t));
 }

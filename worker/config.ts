@@ -12,7 +12,8 @@ export function projectRoot(): string {
   let dir = __dirname;
   for (;;) {
     const pkg = join(dir, 'package.json');
-    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'lifeboat') return dir;
+    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: string }).name === 'lifeboat')
+      return dir;
     const up = dirname(dir);
     if (up === dir) return process.cwd();
     dir = up;
@@ -28,7 +29,13 @@ export interface StackProfile {
   temporal: { address: string; namespace: string; webUi: string };
   regions: Record<
     string,
-    { endpoint: string; region: string; forcePathStyle: boolean; accessKeyId: string; secretAccessKey: string }
+    {
+      endpoint: string;
+      region: string;
+      forcePathStyle: boolean;
+      accessKeyId: string;
+      secretAccessKey: string;
+    }
   >;
   moto: { endpoint: string };
   logs: string;
@@ -37,7 +44,9 @@ export interface StackProfile {
 export function readStackProfile(): StackProfile {
   const file = join(stackDir(), 'profile.json');
   if (!existsSync(file)) {
-    throw new ConfigError(`the local stack is not running (no ${file}): start it with "npm run stack:up", or pass --config`);
+    throw new ConfigError(
+      `the local stack is not running (no ${file}): start it with "npm run stack:up", or pass --config`,
+    );
   }
   return JSON.parse(readFileSync(file, 'utf8')) as StackProfile;
 }
@@ -55,7 +64,12 @@ export function localStackConfig(profile: StackProfile = readStackProfile()): Li
     };
   }
   return {
-    temporal: { address: profile.temporal.address, namespace: profile.temporal.namespace, taskQueue: 'lifeboat', webUi: profile.temporal.webUi },
+    temporal: {
+      address: profile.temporal.address,
+      namespace: profile.temporal.namespace,
+      taskQueue: 'lifeboat',
+      webUi: profile.temporal.webUi,
+    },
     regions,
     protectedBuckets: {},
   };

@@ -85,7 +85,9 @@ export async function versionRecovery(input: VersionRecoveryInput): Promise<Vers
   }
   const req = parsed.value;
   const { region, bucket, action } = req;
-  const log = new StepLog(`versionRecovery ${action} on ${region}/${bucket}${req.dryRun ? ' (dry run)' : ''}`);
+  const log = new StepLog(
+    `versionRecovery ${action} on ${region}/${bucket}${req.dryRun ? ' (dry run)' : ''}`,
+  );
   markRun('versionRecovery', `${region}/${bucket}`);
   markPhase('plan');
 
@@ -107,7 +109,10 @@ export async function versionRecovery(input: VersionRecoveryInput): Promise<Vers
       if (refusals.length > 0) {
         // Refuse the whole run before anything is written: a partial recovery is harder to reason about.
         const more = refusals.length > 1 ? ` (and ${refusals.length - 1} more refusals)` : '';
-        throw ApplicationFailure.nonRetryable(`${refusals[0].message}${more}; nothing was changed`, refusals[0].type);
+        throw ApplicationFailure.nonRetryable(
+          `${refusals[0].message}${more}; nothing was changed`,
+          refusals[0].type,
+        );
       }
       return decided.filter(isKeyPlan);
     },
@@ -171,7 +176,11 @@ export async function versionRecovery(input: VersionRecoveryInput): Promise<Vers
               versionId: plan.versionId,
               presignedUrl:
                 req.presignSeconds !== undefined
-                  ? await reads.presignVersion({ ...ref, versionId: plan.versionId, expiresSeconds: req.presignSeconds })
+                  ? await reads.presignVersion({
+                      ...ref,
+                      versionId: plan.versionId,
+                      expiresSeconds: req.presignSeconds,
+                    })
                   : undefined,
             };
           case 'none':
@@ -192,7 +201,10 @@ export async function versionRecovery(input: VersionRecoveryInput): Promise<Vers
         if (o.action === 'download') return o;
         const current = await reads.readCurrent({ region, bucket, key: o.key });
         if (!current) {
-          throw ApplicationFailure.nonRetryable(`${o.key} is still not readable after recovery`, ErrorType.VerificationFailed);
+          throw ApplicationFailure.nonRetryable(
+            `${o.key} is still not readable after recovery`,
+            ErrorType.VerificationFailed,
+          );
         }
         // The version we wrote (copy) or uncovered (remove-markers) must be the one a reader now gets.
         const expectedVersion = o.action === 'copy' ? o.newVersionId : o.versionId;

@@ -72,9 +72,17 @@ export async function copyVersionInPlace(
       }),
       { abortSignal: signal },
     );
-    if (out.VersionId) return { versionId: out.VersionId, etag: bareEtag(out.CopyObjectResult?.ETag), size: sourceSize };
+    if (out.VersionId)
+      return { versionId: out.VersionId, etag: bareEtag(out.CopyObjectResult?.ETag), size: sourceSize };
   } else {
-    await multipartCopy(s3, bucket, key, sourceVersionId, sourceSize, options.partSizeBytes ?? 512 * 1024 ** 2);
+    await multipartCopy(
+      s3,
+      bucket,
+      key,
+      sourceVersionId,
+      sourceSize,
+      options.partSizeBytes ?? 512 * 1024 ** 2,
+    );
   }
   const head = await headVersion(s3, bucket, key);
   return { versionId: head.VersionId ?? 'null', etag: bareEtag(head.ETag), size: head.ContentLength ?? 0 };
@@ -91,9 +99,12 @@ async function multipartCopy(
   const signal = activitySignal();
   // A multipart upload does not inherit anything from its source: carry metadata and tags over by hand.
   const head = await headVersion(s3, bucket, key, sourceVersionId);
-  const tagging = await s3.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: key, VersionId: sourceVersionId }), {
-    abortSignal: signal,
-  });
+  const tagging = await s3.send(
+    new GetObjectTaggingCommand({ Bucket: bucket, Key: key, VersionId: sourceVersionId }),
+    {
+      abortSignal: signal,
+    },
+  );
   const tagString = (tagging.TagSet ?? [])
     .map((t) => `${encodeURIComponent(t.Key ?? '')}=${encodeURIComponent(t.Value ?? '')}`)
     .join('&');
@@ -143,7 +154,9 @@ async function multipartCopy(
     );
   } catch (err) {
     // Leave no orphaned parts behind (they are billed and invisible in listings).
-    await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId })).catch(() => undefined);
+    await s3
+      .send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }))
+      .catch(() => undefined);
     throw err;
   }
 }

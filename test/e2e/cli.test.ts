@@ -22,7 +22,9 @@ interface Run {
 
 function lifeboat(...args: string[]): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, '--config', configPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, '--config', configPath, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -40,12 +42,15 @@ beforeAll(async () => {
       regions: config.regions,
     }),
   );
-  worker = spawn(process.execPath, [CLI, '--config', configPath, 'worker'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  worker = spawn(process.execPath, [CLI, '--config', configPath, 'worker'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   worker.stderr!.on('data', (d: Buffer) => (workerLog += d.toString()));
   worker.stdout!.on('data', (d: Buffer) => (workerLog += d.toString()));
   const deadline = Date.now() + 60_000;
   while (!workerLog.includes('RUNNING')) {
-    if (Date.now() > deadline || worker.exitCode !== null) throw new Error(`worker did not start:\n${workerLog}`);
+    if (Date.now() > deadline || worker.exitCode !== null)
+      throw new Error(`worker did not start:\n${workerLog}`);
     await new Promise((r) => setTimeout(r, 200));
   }
 });
@@ -64,7 +69,11 @@ describe('lifeboat CLI', () => {
 
     const versions = await lifeboat('--json', 'versions', bucket, 'a/report.csv');
     expect(versions.code).toBe(0);
-    const listed = JSON.parse(versions.stdout) as { versionId: string; isDeleteMarker: boolean; isLatest: boolean }[];
+    const listed = JSON.parse(versions.stdout) as {
+      versionId: string;
+      isDeleteMarker: boolean;
+      isLatest: boolean;
+    }[];
     expect(listed.map((v) => [v.isDeleteMarker, v.isLatest])).toEqual([
       [true, true],
       [false, false],

@@ -29,7 +29,9 @@ export async function createBucket(
 ): Promise<string> {
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
   if (versioning !== 'off') {
-    await s3.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: versioning } }));
+    await s3.send(
+      new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: versioning } }),
+    );
   }
   return bucket;
 }
@@ -45,7 +47,12 @@ export async function put(
   return out.VersionId ?? 'null';
 }
 
-export async function getBytes(bucket: string, key: string, versionId?: string, s3 = primary): Promise<Buffer> {
+export async function getBytes(
+  bucket: string,
+  key: string,
+  versionId?: string,
+  s3 = primary,
+): Promise<Buffer> {
   const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, VersionId: versionId }));
   return Buffer.from(await out.Body!.transformToByteArray());
 }
@@ -63,8 +70,10 @@ export async function versionList(bucket: string, s3 = primary): Promise<string[
   let VersionIdMarker: string | undefined;
   for (;;) {
     const page = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket, KeyMarker, VersionIdMarker }));
-    for (const v of page.Versions ?? []) out.push(`${v.Key}|${v.VersionId}|version|${v.IsLatest ? 'latest' : ''}`);
-    for (const m of page.DeleteMarkers ?? []) out.push(`${m.Key}|${m.VersionId}|marker|${m.IsLatest ? 'latest' : ''}`);
+    for (const v of page.Versions ?? [])
+      out.push(`${v.Key}|${v.VersionId}|version|${v.IsLatest ? 'latest' : ''}`);
+    for (const m of page.DeleteMarkers ?? [])
+      out.push(`${m.Key}|${m.VersionId}|marker|${m.IsLatest ? 'latest' : ''}`);
     if (!page.IsTruncated) break;
     KeyMarker = page.NextKeyMarker;
     VersionIdMarker = page.NextVersionIdMarker;

@@ -9,7 +9,7 @@ import { clients, createBucket, getBytes, primary, put, uniqueBucket, versionLis
 const acts = createVersionRecoveryActivities({ s3: clients });
 const env = new MockActivityEnvironment();
 /** Runs an activity inside a real activity context (heartbeats, cancellation signal). */
-const call = <A, R>(fn: (a: A) => Promise<R>, arg: A): Promise<R> => env.run(fn, arg) as Promise<R>;
+const call = <A, R>(fn: (a: A) => Promise<R>, arg: A): Promise<R> => env.run(fn, arg);
 
 describe('listKeyVersions', () => {
   it('returns exactly the key, across listing pages, newest first, not keys that share its prefix', async () => {

@@ -8,7 +8,16 @@ import { randomBytes } from 'node:crypto';
 import { VersionRecoveryInput } from '../../core/version-recovery';
 import type { VersionRecoveryResult } from '../../workflows/version-recovery';
 import { stepsQuery } from '../../workflows/lib/steps';
-import { createBucket, getBytes, getObject, primary, put, sleep, uniqueBucket, versionList } from '../helpers/s3';
+import {
+  createBucket,
+  getBytes,
+  getObject,
+  primary,
+  put,
+  sleep,
+  uniqueBucket,
+  versionList,
+} from '../helpers/s3';
 import { temporalEnv, testWorker } from '../helpers/temporal';
 
 const taskQueue = `test-version-recovery-${process.pid}`;
@@ -19,7 +28,10 @@ let running: Promise<void>;
 beforeAll(async () => {
   env = await temporalEnv();
   // A low multipart threshold so the multipart copy path runs on a small object.
-  worker = await testWorker(taskQueue, { multipartThresholdBytes: 6 * 1024 * 1024, partSizeBytes: 5 * 1024 * 1024 });
+  worker = await testWorker(taskQueue, {
+    multipartThresholdBytes: 6 * 1024 * 1024,
+    partSizeBytes: 5 * 1024 * 1024,
+  });
   running = worker.run();
 });
 
@@ -79,7 +91,8 @@ describe('copy-version', () => {
     // History kept: every earlier version is still there, plus exactly one new one.
     const after = await versionList(bucket);
     expect(after.length).toBe(before.length + 1);
-    for (const entry of before) expect(after.map((a) => a.replace(/\|latest$/, '|'))).toContain(entry.replace(/\|latest$/, '|'));
+    for (const entry of before)
+      expect(after.map((a) => a.replace(/\|latest$/, '|'))).toContain(entry.replace(/\|latest$/, '|'));
     expect(result.outcomes[0].newVersionId).toBe(now.versionId);
     expect(result.outcomes[0].newVersionId).not.toBe(v1);
     expect(result.steps.map((s) => [s.name, s.outcome])).toEqual([
@@ -111,7 +124,10 @@ describe('copy-version', () => {
   it('copies a version above the multipart threshold part by part, bytes and metadata intact', async () => {
     const bucket = await createBucket(uniqueBucket('vr-mp'));
     const big = randomBytes(13 * 1024 * 1024);
-    const v1 = await put(bucket, 'big.bin', big, { ContentType: 'application/x-big', Metadata: { tier: 'gold' } });
+    const v1 = await put(bucket, 'big.bin', big, {
+      ContentType: 'application/x-big',
+      Metadata: { tier: 'gold' },
+    });
     await put(bucket, 'big.bin', 'small');
 
     await run({ action: 'copy-version', bucket, keys: [{ key: 'big.bin', versionId: v1 }] });
@@ -151,7 +167,9 @@ describe('remove-delete-marker', () => {
     await primary.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'docs/contract.pdf' }));
     await primary.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'docs/contract.pdf' }));
     await expect(getBytes(bucket, 'docs/contract.pdf')).rejects.toThrow();
-    const markers = (await versionList(bucket)).filter((v) => v.includes('|marker|')).map((v) => v.split('|')[1]);
+    const markers = (await versionList(bucket))
+      .filter((v) => v.includes('|marker|'))
+      .map((v) => v.split('|')[1]);
     expect(markers.length).toBeGreaterThan(0);
 
     const result = await run({ action: 'remove-delete-marker', bucket, keys: ['docs/contract.pdf'] });
@@ -172,7 +190,13 @@ describe('download', () => {
     await put(bucket, 'img.png', 'newer');
     const before = await versionList(bucket);
 
-    const result = await run({ action: 'download', bucket, keys: ['img.png'], versionId: v1, presignSeconds: 60 });
+    const result = await run({
+      action: 'download',
+      bucket,
+      keys: ['img.png'],
+      versionId: v1,
+      presignSeconds: 60,
+    });
 
     expect(result.outcomes[0].versionId).toBe(v1);
     const res = await fetch(result.outcomes[0].presignedUrl!);
@@ -183,7 +207,12 @@ describe('download', () => {
 
 describe('refusals change nothing', () => {
   it('refuses a bucket that does not exist', async () => {
-    const f = await refusal({ action: 'copy-version', bucket: uniqueBucket('vr-missing'), keys: ['k'], versionId: 'x' });
+    const f = await refusal({
+      action: 'copy-version',
+      bucket: uniqueBucket('vr-missing'),
+      keys: ['k'],
+      versionId: 'x',
+    });
     expect(f.type).toBe('NoSuchBucket');
   });
 
@@ -191,7 +220,9 @@ describe('refusals change nothing', () => {
     const off = await createBucket(uniqueBucket('vr-unversioned'), 'off');
     await put(off, 'k', 'data');
     const beforeOff = await versionList(off);
-    expect((await refusal({ action: 'remove-delete-marker', bucket: off, keys: ['k'] })).type).toBe('VersioningNotEnabled');
+    expect((await refusal({ action: 'remove-delete-marker', bucket: off, keys: ['k'] })).type).toBe(
+      'VersioningNotEnabled',
+    );
     expect(await versionList(off)).toEqual(beforeOff);
 
     const suspended = await createBucket(uniqueBucket('vr-suspended'), 'Suspended');
@@ -211,22 +242,39 @@ describe('refusals change nothing', () => {
     await put(bucket, 'other', 'x');
     const before = await versionList(bucket);
 
-    const unknown = await refusal({ action: 'copy-version', bucket, keys: ['k'], versionId: 'no-such-version' });
+    const unknown = await refusal({
+      action: 'copy-version',
+      bucket,
+      keys: ['k'],
+      versionId: 'no-such-version',
+    });
     expect(unknown.type).toBe('NoSuchVersion');
     const noMarker = await refusal({ action: 'remove-delete-marker', bucket, keys: ['k'] });
     expect(noMarker.type).toBe('NoDeleteMarker');
     const tooEarly = await refusal({ action: 'copy-version', bucket, keys: ['k'], at: early });
     expect(tooEarly.type).toBe('NoVersionAtTime');
     // One bad key refuses the whole list: the good key is not touched either.
-    const mixed = await refusal({ action: 'copy-version', bucket, keys: [{ key: 'other', at: early }, { key: 'k', at: early }] });
+    const mixed = await refusal({
+      action: 'copy-version',
+      bucket,
+      keys: [
+        { key: 'other', at: early },
+        { key: 'k', at: early },
+      ],
+    });
     expect(mixed.message).toMatch(/nothing was changed/);
 
     expect(await versionList(bucket)).toEqual(before);
   });
 
   it('fails fast on malformed Web-UI input, naming the field', async () => {
-    const handle = await start({ action: 'copy-version', bucket: 'Not_A_Bucket', keys: ['k'], versionId: 'v' });
-    const err = await handle.result().catch((e: unknown) => e);
+    const handle = await start({
+      action: 'copy-version',
+      bucket: 'Not_A_Bucket',
+      keys: ['k'],
+      versionId: 'v',
+    });
+    const err: unknown = await handle.result().catch((e: unknown) => e);
     const cause = (err as WorkflowFailedError).cause as ApplicationFailure;
     expect(cause.type).toBe('InvalidInput');
     expect(cause.message).toMatch(/field "bucket"/);

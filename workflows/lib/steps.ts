@@ -1,5 +1,11 @@
 // The step log of a workflow run: recorded as it goes, exposed by the `steps` query and in the Web UI.
-import { ActivityFailure, ApplicationFailure, defineQuery, setCurrentDetails, setHandler } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  defineQuery,
+  setCurrentDetails,
+  setHandler,
+} from '@temporalio/workflow';
 import { Step } from '../../core/steps';
 
 export const stepsQuery = defineQuery<Step[]>('steps');
@@ -48,10 +54,18 @@ export class StepLog {
   /** Markdown for the Web UI's "current details". */
   private publish(): void {
     const rows = this.steps.map((s) => {
-      const nums = s.numbers ? Object.entries(s.numbers).map(([k, v]) => `${k}=${v}`).join(' ') : '';
+      const nums = s.numbers
+        ? Object.entries(s.numbers)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(' ')
+        : '';
       return `| ${s.name} | ${s.outcome} | ${nums} | ${(s.detail ?? '').replace(/\|/g, '\\|')} |`;
     });
-    setCurrentDetails([`**${this.title}**`, '', '| step | outcome | numbers | detail |', '|---|---|---|---|', ...rows].join('\n'));
+    setCurrentDetails(
+      [`**${this.title}**`, '', '| step | outcome | numbers | detail |', '|---|---|---|---|', ...rows].join(
+        '\n',
+      ),
+    );
   }
 }
 
