@@ -3,6 +3,7 @@
 const base = { preset: 'ts-jest', testEnvironment: 'node' };
 module.exports = {
   globalSetup: '<rootDir>/test/global-setup.ts',
+  reporters: ['default', '<rootDir>/test/summary-reporter.js'],
   projects: [
     { ...base, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
     {

@@ -15,11 +15,9 @@ export const bucketName = z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
 });
 
 /** A region profile name from the configuration (not an AWS region code). */
-export const regionName = z
-  .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, {
-    message: 'expected a region profile name from the configuration',
-  });
+export const regionName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, {
+  message: 'expected a region profile name from the configuration',
+});
 
 /** S3 keys are at most 1024 bytes of UTF-8. */
 export const objectKey = z
