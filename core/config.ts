@@ -97,7 +97,7 @@ export const LifeboatConfig = z
         ['region', pb.region],
         ['replica.region', pb.replica?.region],
       ] as const) {
-        if (region !== undefined && !(region in cfg.regions)) {
+        if (region !== undefined && !Object.hasOwn(cfg.regions, region)) {
           ctx.addIssue({
             code: 'custom',
             path: ['protectedBuckets', name, ...field.split('.')],

@@ -1,10 +1,19 @@
 // Building blocks shared by the workflow input schemas.
 import { z } from 'zod';
 
-const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+const ISO_WITH_OFFSET = /^(\d{4})-(\d{2})-(\d{2})T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+
+/** Date.parse rolls 2026-02-30 over to March 2nd: check the calendar date exists. */
+function isRealInstant(s: string): boolean {
+  const m = ISO_WITH_OFFSET.exec(s);
+  if (!m || Number.isNaN(Date.parse(s))) return false;
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const day = new Date(Date.UTC(y, mo - 1, d));
+  return day.getUTCFullYear() === y && day.getUTCMonth() === mo - 1 && day.getUTCDate() === d;
+}
 
 /** An instant: ISO 8601 with an explicit UTC offset, so no run depends on a machine's time zone. */
-export const isoInstant = z.string().refine((s) => ISO_WITH_OFFSET.test(s) && !Number.isNaN(Date.parse(s)), {
+export const isoInstant = z.string().refine(isRealInstant, {
   message:
     'expected an ISO 8601 time with a UTC offset, e.g. 2026-11-26T10:41:00Z or 2026-11-26T11:41:00+01:00',
 });

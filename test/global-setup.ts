@@ -2,14 +2,10 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 
-interface GlobalConfig {
-  selectProjects?: string[];
-}
-
-export default function globalSetup(globalConfig: GlobalConfig): void {
+export default function globalSetup(): void {
   const root = join(__dirname, '..');
-  const selected = globalConfig.selectProjects;
-  if (selected && selected.length > 0 && selected.every((p) => p === 'unit')) return;
+  // npm run test:unit: pure tests only, no services.
+  if (process.env.LIFEBOAT_NO_STACK === '1') return;
   if (process.env.LIFEBOAT_SKIP_STACK_UP !== '1') {
     execFileSync('bash', [join(root, 'stack/stack.sh'), 'up'], { stdio: 'inherit' });
   }

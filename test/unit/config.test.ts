@@ -260,10 +260,8 @@ describe('LifeboatConfig: rejections name the field', () => {
     if (!r.ok) expect(r.message).toContain('accessKeyId');
   });
 
-  // Known bug (see report): the region cross-check uses `in`, which also sees Object.prototype's members,
-  // so region names like "toString" or "constructor" pass although no such region is defined.
-  // it.failing passes while the bug is present; once fixed, turn these into plain `it`.
-  it.failing.each<[string, unknown, string]>([
+  // Region names like "toString" are Object.prototype members: the cross-check must look at own keys only.
+  it.each<[string, unknown, string]>([
     [
       'region "toString"',
       {

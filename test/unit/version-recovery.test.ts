@@ -638,6 +638,11 @@ describe('VersionRecoveryInput through parseInput', () => {
       'at',
     ],
     [
+      'at on a day that does not exist (February 30th)',
+      { action: 'copy-version', bucket: 'photos', keys: ['a'], at: '2026-02-30T10:41:00Z' },
+      'at',
+    ],
+    [
       'at at hour 25',
       { action: 'copy-version', bucket: 'photos', keys: ['a'], at: '2026-11-26T25:41:00Z' },
       'at',
