@@ -1,0 +1,25 @@
+// `npm run docs:schemas`: writes the JSON Schema of each workflow input to docs/schemas/, for Web UI users.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { LifeboatConfig } from '../core/config';
+import { VersionRecoveryInput } from '../core/version-recovery';
+import { projectRoot } from '../worker/config';
+
+export const SCHEMAS: Record<string, z.ZodType> = {
+  'version-recovery.input': VersionRecoveryInput,
+  'lifeboat.config': LifeboatConfig,
+};
+
+export function schemaText(schema: z.ZodType): string {
+  return `${JSON.stringify(z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }), null, 2)}\n`;
+}
+
+if (require.main === module) {
+  const dir = join(projectRoot(), 'docs', 'schemas');
+  mkdirSync(dir, { recursive: true });
+  for (const [name, schema] of Object.entries(SCHEMAS)) {
+    writeFileSync(join(dir, `${name}.schema.json`), schemaText(schema));
+    process.stdout.write(`wrote docs/schemas/${name}.schema.json\n`);
+  }
+}
