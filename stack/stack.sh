@@ -88,7 +88,14 @@ cmd_install() {
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# A process that has exited but was not reaped yet (a zombie) is not alive.
+proc_running() {
+  local state
+  state=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
+  [ -n "$state" ] && [ "${state#Z}" = "$state" ]
+}
+
+pid_alive() { [ -f "$1" ] && proc_running "$(cat "$1")"; }
 
 # A port taken by something that is not ours is an error, never silently reused.
 require_free_port() {
@@ -121,13 +128,13 @@ stop_pid() {
   local f=$1 pid i
   [ -f "$f" ] || return 0
   pid=$(cat "$f")
-  if kill -0 "$pid" 2>/dev/null; then
+  if proc_running "$pid"; then
     kill "$pid" 2>/dev/null || true
     for i in $(seq 1 30); do
-      kill -0 "$pid" 2>/dev/null || break
+      proc_running "$pid" || break
       sleep 0.5
     done
-    kill -9 "$pid" 2>/dev/null || true
+    proc_running "$pid" && kill -9 "$pid" 2>/dev/null
   fi
   rm -f "$f"
 }
@@ -195,6 +202,19 @@ EOF
 
 ceph_ready() { timeout 5 ceph osd stat 2>/dev/null | grep -q '1 up'; }
 
+# osd_started PIDFILE: wait until the OSD is up (0) or its process has exited (1).
+osd_started() {
+  local waited=0
+  sleep 1
+  while [ "$waited" -lt "$WAIT_SECONDS" ]; do
+    ceph_ready && return 0
+    pid_alive "$1" || return 1
+    sleep 1
+    waited=$((waited + 1))
+  done
+  return 1
+}
+
 rgw_ready() { curl -s -o /dev/null "http://127.0.0.1:$1/"; }
 
 # The cluster keeps its data in memory: when its daemons are gone, so is the data, and the
@@ -222,15 +242,29 @@ start_ceph() {
       ceph-mon --mkfs -i a --monmap "$dir/monmap"
       ceph-mon -i a
     } >>"$LOGS/ceph-setup.log" 2>&1 || die "ceph-mon failed to start; its log: $LOGS/ceph-mon.a.log and $LOGS/ceph-setup.log"
-    wait_for "the Ceph monitor" "$LOGS/ceph-mon.a.log" "timeout 5 ceph mon stat"
+    # Our monitor, in quorum: the fsid it reports is the one we made (not some other cluster's).
+    wait_for "the Ceph monitor" "$LOGS/ceph-mon.a.log" "[ \"\$(timeout 5 ceph fsid)\" = $fsid ]" "$dir/run/mon.a.pid"
     ceph-mgr -i x >>"$LOGS/ceph-setup.log" 2>&1 || die "ceph-mgr failed to start; its log: $LOGS/ceph-mgr.x.log"
-    local id
-    id=$(ceph osd new "$osd_uuid" 2>>"$LOGS/ceph-setup.log") || die "ceph osd new failed; see $LOGS/ceph-setup.log"
-    {
-      ceph-osd -i "$id" --mkfs --osd-uuid "$osd_uuid"
-      ceph-osd -i "$id"
-    } >>"$LOGS/ceph-setup.log" 2>&1 || die "ceph-osd failed to start; its log: $LOGS/ceph-osd.$id.log"
-    wait_for "the Ceph OSD" "$LOGS/ceph-osd.$id.log" ceph_ready
+    # `osd new` with the same uuid is idempotent; a monitor that has just formed quorum can still refuse
+    # commands for a moment (seen once: EPERM getting command descriptions), so retry briefly.
+    local id="" attempt
+    for attempt in 1 2 3 4 5 6 7 8 9 10; do
+      id=$(timeout 10 ceph osd new "$osd_uuid" 2>>"$LOGS/ceph-setup.log") && break
+      id=""
+      sleep 1
+    done
+    [ -n "$id" ] || die "ceph osd new failed 10 times; see $LOGS/ceph-setup.log and $LOGS/ceph-mon.a.log"
+    ceph-osd -i "$id" --mkfs --osd-uuid "$osd_uuid" >>"$LOGS/ceph-setup.log" 2>&1 ||
+      die "ceph-osd --mkfs failed; see $LOGS/ceph-setup.log"
+    # A freshly made OSD sometimes sends its first command before it knows the cluster's fsid
+    # (the monitor logs "handle_command on fsid 00000000-... != ...") and exits: start it again.
+    local tries
+    for tries in 1 2 3 4 5; do
+      if ceph-osd -i "$id" >>"$LOGS/ceph-setup.log" 2>&1 && osd_started "$dir/run/osd.$id.pid"; then break; fi
+      log "ceph: the OSD exited while booting (attempt $tries), starting it again"
+      sleep 1
+    done
+    ceph_ready || die "the Ceph OSD did not come up; its log: $LOGS/ceph-osd.$id.log, and $LOGS/ceph-mon.a.log"
     rm -f "$dir/zones-configured"
   fi
   start_zones
