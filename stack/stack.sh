@@ -308,11 +308,25 @@ start_zones() {
   start_rgw secondary "$SECONDARY_PORT"
 }
 
+# All at once: TERM every daemon, give them 5 s together, then KILL what is left. Their data is in
+# memory and gone either way; the wait only lets them close their sockets.
 stop_ceph_daemons() {
-  local f
+  local f pids=() pid i
   for f in "$STATE"/ceph/run/*.pid; do
-    [ -f "$f" ] && stop_pid "$f"
+    [ -f "$f" ] || continue
+    pid=$(cat "$f")
+    rm -f "$f"
+    proc_running "$pid" || continue
+    kill "$pid" 2>/dev/null || true
+    pids+=("$pid")
   done
+  for i in $(seq 1 10); do
+    local left=0
+    for pid in "${pids[@]}"; do proc_running "$pid" && left=1; done
+    [ "$left" = 0 ] && return 0
+    sleep 0.5
+  done
+  for pid in "${pids[@]}"; do proc_running "$pid" && kill -9 "$pid" 2>/dev/null; done
   return 0
 }
 
