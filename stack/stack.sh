@@ -225,7 +225,9 @@ ceph_alive() {
 
 start_ceph() {
   local dir=$STATE/ceph
-  if ceph_alive; then
+  # A configuration of the zones cut short (a port was taken, say) is not resumed: the cluster is
+  # rebuilt, which takes 20 s and leaves no half-made realm behind.
+  if ceph_alive && { [ -f "$dir/zones-configured" ] || [ ! -f "$dir/zones-started" ]; }; then
     log "ceph: cluster already running"
   else
     stop_ceph_daemons
@@ -265,7 +267,7 @@ start_ceph() {
       sleep 1
     done
     ceph_ready || die "the Ceph OSD did not come up; its log: $LOGS/ceph-osd.$id.log, and $LOGS/ceph-mon.a.log"
-    rm -f "$dir/zones-configured"
+    rm -f "$dir/zones-configured" "$dir/zones-started"
   fi
   start_zones
 }
@@ -286,6 +288,7 @@ start_rgw() {
 start_zones() {
   local marker=$STATE/ceph/zones-configured
   if [ ! -f "$marker" ]; then
+    touch "$STATE/ceph/zones-started"
     log "ceph: configuring realm lifeboat, zonegroup lab, zones primary and secondary"
     radosgw_admin realm create --rgw-realm=lifeboat --default >/dev/null
     radosgw_admin zonegroup create --rgw-zonegroup=lab --endpoints="http://127.0.0.1:$PRIMARY_PORT" --master --default >/dev/null
@@ -381,10 +384,25 @@ EOF
 
 # --- commands --------------------------------------------------------------------------------
 
+# Before starting anything: every port of a service that is not running yet must be free.
+preflight_ports() {
+  if ! temporal_ready; then
+    require_free_port "$TEMPORAL_PORT" "the Temporal frontend" LIFEBOAT_TEMPORAL_PORT
+    require_free_port "$TEMPORAL_UI_PORT" "the Temporal Web UI" LIFEBOAT_TEMPORAL_UI_PORT
+  fi
+  if ! ceph_alive; then
+    require_free_port "$MON_PORT" "the Ceph monitor" LIFEBOAT_CEPH_MON_PORT
+    require_free_port "$PRIMARY_PORT" "the primary RGW" LIFEBOAT_PRIMARY_PORT
+    require_free_port "$SECONDARY_PORT" "the secondary RGW" LIFEBOAT_SECONDARY_PORT
+  fi
+  moto_ready || require_free_port "$MOTO_PORT" "moto server" LIFEBOAT_MOTO_PORT
+}
+
 cmd_up() {
   local started=$SECONDS
   mkdir -p "$STATE" "$LOGS"
   cmd_install
+  preflight_ports
   start_temporal
   start_ceph
   start_moto
