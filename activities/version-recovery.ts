@@ -3,7 +3,7 @@ import { DeleteObjectCommand, GetBucketVersioningCommand, GetObjectCommand } fro
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { ApplicationFailure } from '@temporalio/common';
 import { ErrorType } from '../core/errors';
-import { bareEtag, currentEntry, VersionEntry } from '../core/versions';
+import { bareEtag, VersionEntry } from '../core/versions';
 import { S3Deps, s3For } from './deps';
 import { copyVersionInPlace, headVersion } from './s3/copy';
 import { classifyS3Error, s3Status } from './s3/errors';
@@ -69,16 +69,20 @@ export function createVersionRecoveryActivities(deps: S3Deps) {
       const s3 = s3For(deps, ref.region);
       const where = `${ref.region}/${ref.bucket}/${ref.key}`;
       try {
-        const current = currentEntry(await listKeyVersions(s3, ref.bucket, ref.key));
+        // One HEAD tells what a reader gets now (404: deleted, so the copy is needed).
+        const current = await headVersion(s3, ref.bucket, ref.key).catch((err: unknown) => {
+          if (s3Status(err) === 404) return undefined;
+          throw err;
+        });
+        const currentEtag = bareEtag(current?.ETag);
         if (
           current &&
-          !current.isDeleteMarker &&
-          (current.versionId === ref.sourceVersionId ||
+          (current.VersionId === ref.sourceVersionId ||
             (ref.sourceEtag !== undefined &&
-              current.etag === ref.sourceEtag &&
-              current.size === ref.sourceSize))
+              currentEtag === ref.sourceEtag &&
+              current.ContentLength === ref.sourceSize))
         ) {
-          return { newVersionId: current.versionId, copied: false };
+          return { newVersionId: current.VersionId ?? 'null', copied: false };
         }
         const out = await copyVersionInPlace(
           s3,
