@@ -1,13 +1,19 @@
-// Server-side copy of one object version onto the current version of a key, keeping metadata and tags.
+// Copies one object version to a key, keeping bytes, metadata, content type, tags and storage class:
+// server-side within one service, streamed GET to PUT across services, multipart above a threshold.
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CopyObjectCommand,
   CreateMultipartUploadCommand,
+  GetObjectCommand,
+  GetObjectCommandOutput,
   GetObjectTaggingCommand,
   HeadObjectCommand,
   HeadObjectCommandOutput,
+  PutObjectCommand,
   S3Client,
+  StorageClass,
+  UploadPartCommand,
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import { bareEtag } from '../../core/versions';
@@ -21,6 +27,17 @@ export interface CopyOptions {
   multipartThresholdBytes?: number;
   /** Part size of a multipart copy (S3 requires at least 5 MiB except for the last part). */
   partSizeBytes?: number;
+}
+
+export interface ObjectRef {
+  bucket: string;
+  key: string;
+}
+
+export interface SourceVersion extends ObjectRef {
+  versionId: string;
+  size: number;
+  storageClass?: string;
 }
 
 export interface CopyResult {
@@ -46,10 +63,176 @@ export async function headVersion(
   });
 }
 
+/** CopyObject writes STANDARD unless told otherwise: name the source's class when it is another. */
+function keepStorageClass(storageClass: string | undefined): StorageClass | undefined {
+  return storageClass && storageClass !== 'STANDARD' ? (storageClass as StorageClass) : undefined;
+}
+
+async function tagString(s3: S3Client, source: SourceVersion): Promise<string | undefined> {
+  const tagging = await s3.send(
+    new GetObjectTaggingCommand({ Bucket: source.bucket, Key: source.key, VersionId: source.versionId }),
+    { abortSignal: activitySignal() },
+  );
+  const s = (tagging.TagSet ?? [])
+    .map((t) => `${encodeURIComponent(t.Key ?? '')}=${encodeURIComponent(t.Value ?? '')}`)
+    .join('&');
+  return s || undefined;
+}
+
+/** The headers a new object must be given to look like `source` (a multipart upload inherits nothing). */
+function objectHeaders(
+  head: HeadObjectCommandOutput | GetObjectCommandOutput,
+  storageClass: string | undefined,
+) {
+  return {
+    ContentType: head.ContentType,
+    ContentEncoding: head.ContentEncoding,
+    ContentDisposition: head.ContentDisposition,
+    ContentLanguage: head.ContentLanguage,
+    CacheControl: head.CacheControl,
+    Expires: head.Expires,
+    Metadata: head.Metadata,
+    StorageClass: keepStorageClass(storageClass ?? head.StorageClass),
+  };
+}
+
 /**
- * Copy `sourceVersionId` of `key` onto the key itself, making its bytes, metadata, content type and
- * tags current again. Some services (Ceph RGW) return no version id from CopyObject and an empty ETag
- * from CompleteMultipartUpload, so the new version is read back with HEAD.
+ * Copy `source` to `target`. `serverSide`: source and target are in the same service (one set of
+ * credentials and endpoint), so the bytes never leave it; otherwise they are streamed through this
+ * process, a part at a time, memory bounded by the part size.
+ */
+export async function copyVersion(
+  sourceS3: S3Client,
+  targetS3: S3Client,
+  source: SourceVersion,
+  target: ObjectRef,
+  serverSide: boolean,
+  options: CopyOptions = {},
+): Promise<void> {
+  const threshold = options.multipartThresholdBytes ?? MAX_SINGLE_COPY_BYTES;
+  const partSize = options.partSizeBytes ?? 512 * 1024 ** 2;
+  const signal = activitySignal();
+  if (serverSide && source.size <= threshold) {
+    await targetS3.send(
+      new CopyObjectCommand({
+        Bucket: target.bucket,
+        Key: target.key,
+        CopySource: copySource(source.bucket, source.key, source.versionId),
+        MetadataDirective: 'COPY',
+        TaggingDirective: 'COPY',
+        StorageClass: keepStorageClass(source.storageClass),
+      }),
+      { abortSignal: signal },
+    );
+    return;
+  }
+  if (!serverSide && source.size <= threshold) {
+    const get = await sourceS3.send(
+      new GetObjectCommand({ Bucket: source.bucket, Key: source.key, VersionId: source.versionId }),
+      { abortSignal: signal },
+    );
+    const tags = get.TagCount ? await tagString(sourceS3, source) : undefined;
+    await targetS3.send(
+      new PutObjectCommand({
+        Bucket: target.bucket,
+        Key: target.key,
+        Body: get.Body,
+        ContentLength: get.ContentLength,
+        Tagging: tags,
+        ...objectHeaders(get, source.storageClass),
+      }),
+      { abortSignal: signal },
+    );
+    return;
+  }
+  await multipartCopy(sourceS3, targetS3, source, target, serverSide, partSize);
+}
+
+async function multipartCopy(
+  sourceS3: S3Client,
+  targetS3: S3Client,
+  source: SourceVersion,
+  target: ObjectRef,
+  serverSide: boolean,
+  partSize: number,
+): Promise<void> {
+  const signal = activitySignal();
+  const head = await headVersion(sourceS3, source.bucket, source.key, source.versionId);
+  const upload = await targetS3.send(
+    new CreateMultipartUploadCommand({
+      Bucket: target.bucket,
+      Key: target.key,
+      Tagging: await tagString(sourceS3, source),
+      ...objectHeaders(head, source.storageClass),
+    }),
+    { abortSignal: signal },
+  );
+  const uploadId = upload.UploadId;
+  try {
+    const parts: { ETag?: string; PartNumber: number }[] = [];
+    for (let start = 0, n = 1; start < source.size; start += partSize, n++) {
+      const end = Math.min(start + partSize, source.size) - 1;
+      const range = `bytes=${start}-${end}`;
+      if (serverSide) {
+        const part = await targetS3.send(
+          new UploadPartCopyCommand({
+            Bucket: target.bucket,
+            Key: target.key,
+            UploadId: uploadId,
+            PartNumber: n,
+            CopySource: copySource(source.bucket, source.key, source.versionId),
+            CopySourceRange: range,
+          }),
+          { abortSignal: signal },
+        );
+        parts.push({ ETag: part.CopyPartResult?.ETag, PartNumber: n });
+      } else {
+        const get = await sourceS3.send(
+          new GetObjectCommand({
+            Bucket: source.bucket,
+            Key: source.key,
+            VersionId: source.versionId,
+            Range: range,
+          }),
+          { abortSignal: signal },
+        );
+        const part = await targetS3.send(
+          new UploadPartCommand({
+            Bucket: target.bucket,
+            Key: target.key,
+            UploadId: uploadId,
+            PartNumber: n,
+            Body: get.Body,
+            ContentLength: end - start + 1,
+          }),
+          { abortSignal: signal },
+        );
+        parts.push({ ETag: part.ETag, PartNumber: n });
+      }
+      heartbeat();
+    }
+    await targetS3.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: target.bucket,
+        Key: target.key,
+        UploadId: uploadId,
+        MultipartUpload: { Parts: parts },
+      }),
+      { abortSignal: signal },
+    );
+  } catch (err) {
+    // Leave no orphaned parts behind (they are billed and invisible in listings).
+    await targetS3
+      .send(new AbortMultipartUploadCommand({ Bucket: target.bucket, Key: target.key, UploadId: uploadId }))
+      .catch(() => undefined);
+    throw err;
+  }
+}
+
+/**
+ * Copy `sourceVersionId` of `key` onto the key itself, making it current again. Some services (Ceph
+ * RGW) return no version id from CopyObject and an empty ETag from CompleteMultipartUpload, so the
+ * new version is read back with HEAD.
  */
 export async function copyVersionInPlace(
   s3: S3Client,
@@ -58,105 +241,16 @@ export async function copyVersionInPlace(
   sourceVersionId: string,
   sourceSize: number,
   options: CopyOptions = {},
+  storageClass?: string,
 ): Promise<CopyResult> {
-  const threshold = options.multipartThresholdBytes ?? MAX_SINGLE_COPY_BYTES;
-  const signal = activitySignal();
-  if (sourceSize <= threshold) {
-    const out = await s3.send(
-      new CopyObjectCommand({
-        Bucket: bucket,
-        Key: key,
-        CopySource: copySource(bucket, key, sourceVersionId),
-        MetadataDirective: 'COPY',
-        TaggingDirective: 'COPY',
-      }),
-      { abortSignal: signal },
-    );
-    if (out.VersionId)
-      return { versionId: out.VersionId, etag: bareEtag(out.CopyObjectResult?.ETag), size: sourceSize };
-  } else {
-    await multipartCopy(
-      s3,
-      bucket,
-      key,
-      sourceVersionId,
-      sourceSize,
-      options.partSizeBytes ?? 512 * 1024 ** 2,
-    );
-  }
+  await copyVersion(
+    s3,
+    s3,
+    { bucket, key, versionId: sourceVersionId, size: sourceSize, storageClass },
+    { bucket, key },
+    true,
+    options,
+  );
   const head = await headVersion(s3, bucket, key);
   return { versionId: head.VersionId ?? 'null', etag: bareEtag(head.ETag), size: head.ContentLength ?? 0 };
-}
-
-async function multipartCopy(
-  s3: S3Client,
-  bucket: string,
-  key: string,
-  sourceVersionId: string,
-  size: number,
-  partSize: number,
-): Promise<void> {
-  const signal = activitySignal();
-  // A multipart upload does not inherit anything from its source: carry metadata and tags over by hand.
-  const head = await headVersion(s3, bucket, key, sourceVersionId);
-  const tagging = await s3.send(
-    new GetObjectTaggingCommand({ Bucket: bucket, Key: key, VersionId: sourceVersionId }),
-    {
-      abortSignal: signal,
-    },
-  );
-  const tagString = (tagging.TagSet ?? [])
-    .map((t) => `${encodeURIComponent(t.Key ?? '')}=${encodeURIComponent(t.Value ?? '')}`)
-    .join('&');
-  const upload = await s3.send(
-    new CreateMultipartUploadCommand({
-      Bucket: bucket,
-      Key: key,
-      ContentType: head.ContentType,
-      ContentEncoding: head.ContentEncoding,
-      ContentDisposition: head.ContentDisposition,
-      ContentLanguage: head.ContentLanguage,
-      CacheControl: head.CacheControl,
-      Expires: head.Expires,
-      Metadata: head.Metadata,
-      StorageClass: head.StorageClass,
-      Tagging: tagString || undefined,
-    }),
-    { abortSignal: signal },
-  );
-  const uploadId = upload.UploadId;
-  try {
-    const parts: { ETag?: string; PartNumber: number }[] = [];
-    for (let start = 0, n = 1; start < size; start += partSize, n++) {
-      const end = Math.min(start + partSize, size) - 1;
-      const part = await s3.send(
-        new UploadPartCopyCommand({
-          Bucket: bucket,
-          Key: key,
-          UploadId: uploadId,
-          PartNumber: n,
-          CopySource: copySource(bucket, key, sourceVersionId),
-          CopySourceRange: `bytes=${start}-${end}`,
-        }),
-        { abortSignal: signal },
-      );
-      parts.push({ ETag: part.CopyPartResult?.ETag, PartNumber: n });
-      heartbeat({ part: n });
-    }
-    await s3.send(
-      new CompleteMultipartUploadCommand({
-        Bucket: bucket,
-        Key: key,
-        UploadId: uploadId,
-        MultipartUpload: { Parts: parts },
-      }),
-      { abortSignal: signal },
-    );
-  } catch (err) {
-    // Leave no orphaned parts behind (they are billed and invisible in listings).
-    await s3
-      .send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }))
-      .catch(() => undefined);
-    throw err;
-  }
 }
