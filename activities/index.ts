@@ -1,12 +1,16 @@
 // Every activity the worker registers, built from injected clients.
-import { S3Deps } from './deps';
+import { createReportActivities } from './report-activities';
+import { ReportsDeps } from './reports';
+import { createRestoreActivities } from './restore';
 import { createVersionRecoveryActivities } from './version-recovery';
 
-export type ActivityDeps = S3Deps;
+export type ActivityDeps = ReportsDeps;
 
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createVersionRecoveryActivities(deps),
+    ...createRestoreActivities(deps),
+    ...createReportActivities(deps),
   };
 }
 

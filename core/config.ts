@@ -78,6 +78,12 @@ export const TemporalSettings = z
   .strict();
 export type TemporalSettings = z.infer<typeof TemporalSettings>;
 
+/** Where plans, undo manifests, failure lists and reports are written. */
+export const ReportsLocation = z
+  .object({ region: regionName, bucket: bucketName, prefix: z.string().default('lifeboat/') })
+  .strict();
+export type ReportsLocation = z.infer<typeof ReportsLocation>;
+
 export const LifeboatConfig = z
   .object({
     temporal: TemporalSettings.default({
@@ -89,9 +95,17 @@ export const LifeboatConfig = z
       message: 'expected at least one region profile',
     }),
     protectedBuckets: z.record(z.string().min(1), ProtectedBucket).default({}),
+    reports: ReportsLocation.optional(),
   })
   .strict()
   .superRefine((cfg, ctx) => {
+    if (cfg.reports && !Object.hasOwn(cfg.regions, cfg.reports.region)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['reports', 'region'],
+        message: `region "${cfg.reports.region}" is not defined under regions`,
+      });
+    }
     for (const [name, pb] of Object.entries(cfg.protectedBuckets)) {
       for (const [field, region] of [
         ['region', pb.region],

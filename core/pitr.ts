@@ -12,7 +12,14 @@ export type PreviousState =
   | { kind: 'absent' };
 
 export type RestoreAction =
-  | { key: string; action: 'copy'; sourceVersionId: string; size: number; etag?: string; previous: PreviousState }
+  | {
+      key: string;
+      action: 'copy';
+      sourceVersionId: string;
+      size: number;
+      etag?: string;
+      previous: PreviousState;
+    }
   | {
       key: string;
       action: 'remove-markers';
@@ -33,6 +40,8 @@ export interface PitrPlanOptions {
   from?: string;
   /** Keys that did not exist at T but exist now get a delete marker (in place) or are deleted (elsewhere). */
   deleteKeysCreatedAfter: boolean;
+  /** Into another bucket: skip keys whose target already has the same ETag and size (default true). */
+  skipExisting?: boolean;
 }
 
 /** What the target currently holds for a key (restores into another bucket). */
@@ -100,7 +109,14 @@ export function planKeyInPlace(
 }
 
 function copyOf(key: string, live: VersionEntry, previous: PreviousState): RestoreAction {
-  return { key, action: 'copy', sourceVersionId: live.versionId, size: live.size ?? 0, etag: live.etag, previous };
+  return {
+    key,
+    action: 'copy',
+    sourceVersionId: live.versionId,
+    size: live.size ?? 0,
+    etag: live.etag,
+    previous,
+  };
 }
 
 /**
@@ -115,12 +131,14 @@ export function planKeyToTarget(
 ): RestoreAction | null {
   if (entries.length === 0 || !changedSince(entries, options.from)) return null;
   const live = entryLiveAt(entries, options.at);
-  const previous: PreviousState = target ? { kind: 'object', etag: target.etag, size: target.size } : { kind: 'absent' };
+  const previous: PreviousState = target
+    ? { kind: 'object', etag: target.etag, size: target.size }
+    : { kind: 'absent' };
   if (!live || live.isDeleteMarker) {
     if (!target || !options.deleteKeysCreatedAfter) return null;
     return { key, action: 'delete', previous };
   }
-  if (target && sameContent(target, live)) return null;
+  if (target && options.skipExisting !== false && sameContent(target, live)) return null;
   return copyOf(key, live, previous);
 }
 
@@ -144,7 +162,14 @@ export interface PlanCounts {
   bytes: number;
 }
 
-export const emptyCounts = (): PlanCounts => ({ keys: 0, copy: 0, removeMarkers: 0, delete: 0, unchanged: 0, bytes: 0 });
+export const emptyCounts = (): PlanCounts => ({
+  keys: 0,
+  copy: 0,
+  removeMarkers: 0,
+  delete: 0,
+  unchanged: 0,
+  bytes: 0,
+});
 
 export function addCounts(a: PlanCounts, b: PlanCounts): PlanCounts {
   return {
@@ -204,12 +229,55 @@ export const PointInTimeRestoreInput = z
     const s = input.source;
     if (t && t.region === s.region && t.bucket === s.bucket) {
       if (t.prefix === s.prefix) {
-        ctx.addIssue({ code: 'custom', path: ['target'], message: 'is the source itself: omit target to restore in place' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['target'],
+          message: 'is the source itself: omit target to restore in place',
+        });
       } else if (t.prefix.startsWith(s.prefix) || s.prefix.startsWith(t.prefix)) {
         // The restore would list its own output (or overwrite its input) as it goes.
-        ctx.addIssue({ code: 'custom', path: ['target', 'prefix'], message: 'overlaps the source prefix in the same bucket' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['target', 'prefix'],
+          message: 'overlaps the source prefix in the same bucket',
+        });
       }
     }
   });
 export type PointInTimeRestoreInput = z.input<typeof PointInTimeRestoreInput>;
 export type PointInTimeRestoreRequest = z.output<typeof PointInTimeRestoreInput>;
+
+const location = z
+  .object({ region: regionName.default('primary'), bucket: bucketName, prefix: z.string().default('') })
+  .strict();
+
+export const BulkCopyInput = z
+  .object({
+    source: location,
+    target: location,
+    /** Copy the state at this instant (default: when the job started, i.e. as it is now). */
+    at: isoInstant.optional(),
+    /** Skip keys whose target already has the same ETag and size. */
+    skipExisting: z.boolean().default(true),
+    dryRun: z.boolean().default(false),
+    concurrency: z.number().int().min(1).max(256).default(32),
+    pageSize: z.number().int().min(1).max(1000).default(1000),
+    reason: z.string().max(500).optional(),
+  })
+  .strict()
+  .superRefine((input, ctx) => {
+    const { source: s, target: t } = input;
+    if (
+      t.region === s.region &&
+      t.bucket === s.bucket &&
+      (t.prefix.startsWith(s.prefix) || s.prefix.startsWith(t.prefix))
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['target', 'prefix'],
+        message: 'overlaps the source prefix in the same bucket',
+      });
+    }
+  });
+export type BulkCopyInput = z.input<typeof BulkCopyInput>;
+export type BulkCopyRequest = z.output<typeof BulkCopyInput>;

@@ -72,6 +72,7 @@ export function localStackConfig(profile: StackProfile = readStackProfile()): Li
     },
     regions,
     protectedBuckets: {},
+    reports: { region: 'primary', bucket: 'lifeboat-reports', prefix: 'lifeboat/' },
   };
 }
 

@@ -15,6 +15,7 @@ export async function createWorker(config: LifeboatConfig, options: WorkerOption
   const connection = await connectWorker(config.temporal);
   const activities = createActivities({
     s3: createS3Clients(config),
+    reports: config.reports,
     multipartThresholdBytes: options.multipartThresholdBytes,
     partSizeBytes: options.partSizeBytes,
   });

@@ -1,2 +1,3 @@
 // Every workflow the worker registers.
 export { versionRecovery } from './version-recovery';
+export { bulkCopy, pointInTimeRestore } from './point-in-time-restore';

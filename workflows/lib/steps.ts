@@ -11,9 +11,14 @@ import { Step } from '../../core/steps';
 export const stepsQuery = defineQuery<Step[]>('steps');
 
 export class StepLog {
-  readonly steps: Step[] = [];
+  readonly steps: Step[];
 
-  constructor(private readonly title: string) {
+  /** `carried`: the steps of earlier runs of the same job (continue-as-new). */
+  constructor(
+    private readonly title: string,
+    carried: Step[] = [],
+  ) {
+    this.steps = carried;
     setHandler(stepsQuery, () => this.steps);
     this.publish();
   }

@@ -1,0 +1,400 @@
+// The bulk engine's unit of work: one listing page of a point-in-time restore (or bulk copy), planned
+// and applied with bounded concurrency, checkpointed by heartbeat, safe to redo from any point.
+import {
+  DeleteObjectCommand,
+  GetBucketVersioningCommand,
+  ListObjectsV2Command,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ErrorType } from '../core/errors';
+import {
+  addCounts,
+  countAction,
+  emptyCounts,
+  groupByKey,
+  PitrPlanOptions,
+  PlanCounts,
+  planKeyInPlace,
+  planKeyToTarget,
+  RestoreAction,
+  TargetObject,
+  targetKey,
+} from '../core/pitr';
+import { bareEtag, VersionEntry } from '../core/versions';
+import { s3For } from './deps';
+import { ReportsDeps, writeReport } from './reports';
+import { copyVersion } from './s3/copy';
+import { classifyS3Error, s3ErrorName } from './s3/errors';
+import { listVersionsPage } from './s3/list-versions';
+import { activitySignal } from './s3/signal';
+
+export interface Location {
+  region: string;
+  bucket: string;
+  prefix: string;
+}
+
+export interface RestorePageInput {
+  jobId: string;
+  pageNumber: number;
+  source: Location;
+  /** Omitted: in place. */
+  target?: Location;
+  at: string;
+  from?: string;
+  deleteKeysCreatedAfter: boolean;
+  /** Into another bucket: skip keys whose target has the same ETag and size. */
+  skipExisting: boolean;
+  dryRun: boolean;
+  concurrency: number;
+  pageSize: number;
+  /** Start after this key (the workflow's cursor); undefined for the first page. */
+  afterKey?: string;
+}
+
+export interface FailedKey {
+  key: string;
+  action: RestoreAction['action'];
+  error: string;
+}
+
+export interface RestorePageResult {
+  /** Where the next page starts; undefined when the listing is done. */
+  nextAfterKey?: string;
+  done: boolean;
+  /** What the plan said for the keys of this page. */
+  planned: PlanCounts;
+  /** What was carried out (equal to planned minus failures; zero on a dry run). */
+  applied: PlanCounts;
+  failed: FailedKey[];
+  /** Reports written for this page (plan on a dry run; undo manifest and failures otherwise). */
+  reports: string[];
+}
+
+/** The checkpoint heartbeated after each key: every key up to `doneUpTo` (in listing order) is done. */
+export interface RestoreCheckpoint {
+  afterKey?: string;
+  doneUpTo?: string;
+  planned: PlanCounts;
+  applied: PlanCounts;
+  failed: FailedKey[];
+}
+
+/** The failure list kept in results and heartbeats is capped; the full list goes to the report. */
+const MAX_FAILED_IN_RESULT = 50;
+
+interface KeyGroup {
+  key: string;
+  entries: VersionEntry[];
+}
+
+/**
+ * Lists complete keys after `afterKey`: about `pageSize` entries, never cutting a key's versions in
+ * two (a key with more versions than a page is followed to its end). Entries of `afterKey` itself are
+ * skipped here: given a KeyMarker alone, AWS starts after that key but Ceph RGW starts at it.
+ */
+async function listCompleteKeys(
+  s3: S3Client,
+  bucket: string,
+  prefix: string,
+  afterKey: string | undefined,
+  pageSize: number,
+): Promise<{ groups: KeyGroup[]; done: boolean }> {
+  const collected: VersionEntry[] = [];
+  let keyMarker = afterKey;
+  let versionIdMarker: string | undefined;
+  for (;;) {
+    const page = await listVersionsPage(s3, {
+      Bucket: bucket,
+      Prefix: prefix,
+      KeyMarker: keyMarker,
+      VersionIdMarker: versionIdMarker,
+      MaxKeys: pageSize,
+    });
+    collected.push(...page.entries.filter((e) => afterKey === undefined || e.key > afterKey));
+    const groups = groupByKey(collected);
+    if (!page.isTruncated) return { groups, done: true };
+    // Truncated: the last key may go on in the next page, so it waits for the next call.
+    if (groups.length > 1) return { groups: groups.slice(0, -1), done: false };
+    keyMarker = page.nextKeyMarker;
+    versionIdMarker = page.nextVersionIdMarker;
+  }
+}
+
+/** The target's current objects for the target keys in (first, last], by key. */
+async function listTargetRange(
+  s3: S3Client,
+  bucket: string,
+  prefix: string,
+  startAfter: string | undefined,
+  last: string,
+): Promise<Map<string, TargetObject>> {
+  const out = new Map<string, TargetObject>();
+  let token: string | undefined;
+  for (;;) {
+    const page = await s3.send(
+      new ListObjectsV2Command({
+        Bucket: bucket,
+        Prefix: prefix,
+        StartAfter: token ? undefined : startAfter,
+        ContinuationToken: token,
+        MaxKeys: 1000,
+      }),
+      { abortSignal: activitySignal() },
+    );
+    for (const o of page.Contents ?? []) {
+      if (o.Key === undefined || (startAfter !== undefined && o.Key <= startAfter)) continue;
+      if (o.Key > last) return out;
+      out.set(o.Key, { etag: bareEtag(o.ETag), size: o.Size ?? 0 });
+    }
+    if (!page.IsTruncated) return out;
+    token = page.NextContinuationToken;
+  }
+}
+
+/** Runs `fn` over `items` with at most `limit` at once, in order of start; resolves when all settle. */
+async function forEachLimited<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<void>,
+) {
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      await fn(items[i], i);
+    }
+  });
+  await Promise.all(workers);
+}
+
+export function createRestoreActivities(deps: ReportsDeps) {
+  return {
+    /** The bucket exists; with `requireVersioning`, versioning is Enabled. Returns the status. */
+    checkRestoreBucket: async (ref: {
+      region: string;
+      bucket: string;
+      requireVersioning: boolean;
+      why: string;
+    }): Promise<{ versioning: string }> => {
+      const where = `${ref.region}/${ref.bucket}`;
+      try {
+        const out = await s3For(deps, ref.region).send(
+          new GetBucketVersioningCommand({ Bucket: ref.bucket }),
+          {
+            abortSignal: activitySignal(),
+          },
+        );
+        const status = out.Status ?? 'Unversioned';
+        if (ref.requireVersioning && status !== 'Enabled') {
+          throw ApplicationFailure.nonRetryable(
+            `versioning is ${status.toLowerCase()} on ${where}: ${ref.why}`,
+            ErrorType.VersioningNotEnabled,
+          );
+        }
+        return { versioning: status };
+      } catch (err) {
+        throw classifyS3Error(err, where);
+      }
+    },
+
+    restorePage: async (input: RestorePageInput): Promise<RestorePageResult> => {
+      const ctx = Context.current();
+      const checkpoint = ctx.info.heartbeatDetails as RestoreCheckpoint | undefined;
+      // Resume where the last attempt's heartbeat left off: keys up to doneUpTo are done.
+      const resumed = checkpoint?.afterKey === input.afterKey ? checkpoint : undefined;
+      const startAfter = resumed?.doneUpTo ?? input.afterKey;
+      const sourceS3 = s3For(deps, input.source.region);
+      const target = input.target;
+      const targetS3 = target ? s3For(deps, target.region) : sourceS3;
+      const serverSide = !target || target.region === input.source.region;
+      const options: PitrPlanOptions = {
+        at: input.at,
+        from: input.from,
+        deleteKeysCreatedAfter: input.deleteKeysCreatedAfter,
+        skipExisting: input.skipExisting,
+      };
+      const where = `${input.source.region}/${input.source.bucket}/${input.source.prefix}`;
+
+      let listed: { groups: KeyGroup[]; done: boolean };
+      let targetObjects = new Map<string, TargetObject>();
+      try {
+        listed = await listCompleteKeys(
+          sourceS3,
+          input.source.bucket,
+          input.source.prefix,
+          startAfter,
+          input.pageSize,
+        );
+        if (target && listed.groups.length > 0) {
+          const map = (k: string) => targetKey(k, input.source.prefix, target.prefix);
+          targetObjects = await listTargetRange(
+            targetS3,
+            target.bucket,
+            target.prefix,
+            startAfter !== undefined ? map(startAfter) : undefined,
+            map(listed.groups[listed.groups.length - 1].key),
+          );
+        }
+      } catch (err) {
+        throw classifyS3Error(err, where);
+      }
+
+      const plans = listed.groups.map((g) =>
+        target
+          ? planKeyToTarget(
+              g.key,
+              g.entries,
+              targetObjects.get(targetKey(g.key, input.source.prefix, target.prefix)),
+              options,
+            )
+          : planKeyInPlace(g.key, g.entries, options),
+      );
+      const lastKey = listed.groups.length > 0 ? listed.groups[listed.groups.length - 1].key : startAfter;
+      const nextAfterKey = listed.done ? undefined : lastKey;
+      const pagePlanned = plans.reduce<PlanCounts>((c, p) => countAction(c, p), emptyCounts());
+      const planned = addCounts(resumed?.planned ?? emptyCounts(), pagePlanned);
+      const actions = plans.filter((p): p is RestoreAction => p !== null);
+      const pageName = `page-${String(input.pageNumber).padStart(6, '0')}`;
+      const reports: string[] = [];
+
+      if (input.dryRun) {
+        if (actions.length > 0) {
+          reports.push(
+            await writeReport(
+              deps,
+              `${input.jobId}/plan/${pageName}.jsonl`,
+              actions.map((a) => JSON.stringify(a)).join('\n') + '\n',
+              'application/x-ndjson',
+            ),
+          );
+        }
+        return { nextAfterKey, done: listed.done, planned, applied: emptyCounts(), failed: [], reports };
+      }
+
+      // Write-ahead undo manifest: what each key was before it is touched. A retry writes its own
+      // attempt's file; keys already done plan to nothing then, so each key's first record is the truth.
+      if (actions.length > 0) {
+        reports.push(
+          await writeReport(
+            deps,
+            `${input.jobId}/undo/${pageName}/attempt-${ctx.info.attempt}.jsonl`,
+            actions
+              .map((a) => JSON.stringify({ key: a.key, action: a.action, previous: a.previous }))
+              .join('\n') + '\n',
+            'application/x-ndjson',
+          ),
+        );
+      }
+
+      let applied = resumed?.applied ?? emptyCounts();
+      const failed: FailedKey[] = [...(resumed?.failed ?? [])];
+      const allFailed: FailedKey[] = [];
+      // Keys finish out of order; the checkpoint only advances over a contiguous run of finished keys.
+      const finished = new Array<boolean>(listed.groups.length).fill(false);
+      const indexOfKey = new Map(listed.groups.map((g, i) => [g.key, i]));
+      let watermark = -1;
+      // Planned counts of the keys up to the watermark: what a resumed attempt will not list again.
+      let plannedDone = resumed?.planned ?? emptyCounts();
+      const advance = () => {
+        while (watermark + 1 < finished.length && finished[watermark + 1]) {
+          watermark++;
+          plannedDone = countAction(plannedDone, plans[watermark]);
+        }
+        ctx.heartbeat({
+          afterKey: input.afterKey,
+          doneUpTo: watermark >= 0 ? listed.groups[watermark].key : startAfter,
+          planned: plannedDone,
+          applied,
+          failed: failed.slice(0, MAX_FAILED_IN_RESULT),
+        } satisfies RestoreCheckpoint);
+      };
+      plans.forEach((p, i) => {
+        if (p === null) finished[i] = true;
+      });
+
+      await forEachLimited(actions, input.concurrency, async (action) => {
+        if (ctx.cancellationSignal.aborted) return; // paused or cancelled: start nothing new
+        try {
+          await applyAction(action);
+          applied = countAction(applied, action);
+        } catch (err) {
+          if (ctx.cancellationSignal.aborted) return;
+          const f = { key: action.key, action: action.action, error: describe(err) };
+          allFailed.push(f);
+          if (failed.length < MAX_FAILED_IN_RESULT) failed.push(f);
+        }
+        finished[indexOfKey.get(action.key)!] = true;
+        advance();
+      });
+      if (ctx.cancellationSignal.aborted) {
+        throw ctx.cancellationSignal.reason ?? new Error('cancelled');
+      }
+      if (allFailed.length > 0) {
+        reports.push(
+          await writeReport(
+            deps,
+            `${input.jobId}/failed/${pageName}-attempt-${ctx.info.attempt}.jsonl`,
+            allFailed.map((f) => JSON.stringify(f)).join('\n') + '\n',
+            'application/x-ndjson',
+          ),
+        );
+      }
+      return { nextAfterKey, done: listed.done, planned, applied, failed, reports };
+
+      async function applyAction(action: RestoreAction): Promise<void> {
+        const signal = activitySignal();
+        const src = input.source;
+        const dest = target ?? src;
+        const destKey = target ? targetKey(action.key, src.prefix, target.prefix) : action.key;
+        switch (action.action) {
+          case 'copy': {
+            const entry = listed.groups[indexOfKey.get(action.key)!].entries.find(
+              (e) => e.versionId === action.sourceVersionId,
+            );
+            await copyVersion(
+              sourceS3,
+              targetS3,
+              {
+                bucket: src.bucket,
+                key: action.key,
+                versionId: action.sourceVersionId,
+                size: action.size,
+                storageClass: entry?.storageClass,
+              },
+              { bucket: dest.bucket, key: destKey },
+              serverSide,
+              deps,
+            );
+            return;
+          }
+          case 'remove-markers':
+            for (const id of action.markerVersionIds) {
+              await sourceS3.send(
+                new DeleteObjectCommand({ Bucket: src.bucket, Key: action.key, VersionId: id }),
+                {
+                  abortSignal: signal,
+                },
+              );
+            }
+            return;
+          case 'delete':
+            // No version id: a delete marker on a versioned bucket, never a permanent delete.
+            await targetS3.send(new DeleteObjectCommand({ Bucket: dest.bucket, Key: destKey }), {
+              abortSignal: signal,
+            });
+            return;
+        }
+      }
+    },
+  };
+}
+
+function describe(err: unknown): string {
+  const name = s3ErrorName(err);
+  const message = err instanceof Error ? err.message : String(err);
+  return name && !message.startsWith(name) ? `${name}: ${message}` : message;
+}
+
+export type RestoreActivities = ReturnType<typeof createRestoreActivities>;

@@ -1,0 +1,385 @@
+// pointInTimeRestore and bulkCopy: the paged bulk engine. A bucket or prefix back to time T (in place
+// or into another bucket), or copied as it is now; one activity per listing page, pausable,
+// continued as new when the history grows, counters and a cursor the only state carried.
+import {
+  ActivityCancellationType,
+  allHandlersFinished,
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  continueAsNew,
+  defineQuery,
+  defineSignal,
+  defineUpdate,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { FailedKey, Location, RestoreActivities } from '../activities/restore';
+import type { ReportActivities } from '../activities/report-activities';
+import { ErrorType } from '../core/errors';
+import { addCounts, emptyCounts, PlanCounts, PointInTimeRestoreInput, BulkCopyInput } from '../core/pitr';
+import { Step } from '../core/steps';
+import { parseInput } from '../core/validate';
+import { markPhase, markRun } from './lib/search-attributes';
+import { StepLog, surfaceActivityFailure } from './lib/steps';
+
+export { PointInTimeRestoreInput, BulkCopyInput };
+
+export const pauseSignal = defineSignal('pause');
+export const resumeSignal = defineSignal('resume');
+export const setConcurrencyUpdate = defineUpdate<number, [number]>('setConcurrency');
+export const progressQuery = defineQuery<Progress>('progress');
+
+export interface Progress {
+  phase: 'checking' | 'planning' | 'restoring' | 'paused' | 'done' | 'failed';
+  dryRun: boolean;
+  pages: number;
+  /** Keys listed so far, and what the plan said for them. */
+  planned: PlanCounts;
+  /** Keys acted on (copied, markers removed, deleted) and bytes copied. */
+  applied: PlanCounts;
+  failed: number;
+  paused: boolean;
+  concurrency: number;
+  /** Keys handled per second since the job started (all runs). */
+  keysPerSecond: number;
+  /** Listing done (the total is known only at the end: S3 has no cheap count of a prefix). */
+  listingDone: boolean;
+  cursor?: string;
+  startedAt: string;
+}
+
+/** What continue-as-new carries: cursors and counters, never object lists. */
+export interface EngineState {
+  cursor?: string;
+  pageNumber: number;
+  planned: PlanCounts;
+  applied: PlanCounts;
+  failedCount: number;
+  firstFailed: FailedKey[];
+  reports: string[];
+  concurrency: number;
+  paused: boolean;
+  startedAt: string;
+  steps: Step[];
+  runs: number;
+}
+
+export interface BulkJobResult {
+  workflowId: string;
+  procedure: 'pointInTimeRestore' | 'bulkCopy';
+  source: Location;
+  target?: Location;
+  at: string;
+  dryRun: boolean;
+  planned: PlanCounts;
+  applied: PlanCounts;
+  failedCount: number;
+  /** The first failures (all of them are in the failure reports). */
+  failed: FailedKey[];
+  /** Where the plan (dry run), undo manifests and failure lists are. */
+  reportsPrefix?: string;
+  report?: string;
+  pages: number;
+  runs: number;
+  rtoSeconds: number;
+  steps: Step[];
+  startedAt: string;
+  finishedAt: string;
+}
+
+const checks = proxyActivities<RestoreActivities & ReportActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 10 },
+});
+// A page heartbeats after every key: a lost worker is noticed within 20 s, and a pause reaches the
+// activity at its next heartbeat. The workflow waits for the activity to have stopped.
+const pages = proxyActivities<RestoreActivities>({
+  startToCloseTimeout: '2 hours',
+  heartbeatTimeout: '20 seconds',
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 20 },
+});
+
+/** Pages per run before continuing as new, whatever the server suggests (a page is ~10 events). */
+const MAX_PAGES_PER_RUN = 500;
+const MAX_FAILED_KEPT = 50;
+
+interface Job {
+  procedure: 'pointInTimeRestore' | 'bulkCopy';
+  source: Location;
+  target?: Location;
+  at: string;
+  from?: string;
+  dryRun: boolean;
+  deleteKeysCreatedAfter: boolean;
+  skipExisting: boolean;
+  pageSize: number;
+}
+
+function invalid(message: string, field: string): never {
+  throw ApplicationFailure.create({
+    message,
+    type: ErrorType.InvalidInput,
+    nonRetryable: true,
+    details: [{ field }],
+  });
+}
+
+export async function pointInTimeRestore(
+  input: PointInTimeRestoreInput,
+  carried?: EngineState,
+): Promise<BulkJobResult> {
+  const parsed = parseInput(PointInTimeRestoreInput, input, 'pointInTimeRestore');
+  if (!parsed.ok) invalid(parsed.message, parsed.field);
+  const req = parsed.value;
+  return runJob(
+    {
+      procedure: 'pointInTimeRestore',
+      source: req.source,
+      target: req.target,
+      at: req.at,
+      from: req.from,
+      dryRun: req.dryRun,
+      deleteKeysCreatedAfter: req.deleteKeysCreatedAfter ?? req.target === undefined,
+      skipExisting: true,
+      pageSize: req.pageSize,
+    },
+    req.concurrency,
+    carried,
+    (state) => continueAsNew<typeof pointInTimeRestore>(input, state),
+  );
+}
+
+export async function bulkCopy(input: BulkCopyInput, carried?: EngineState): Promise<BulkJobResult> {
+  const parsed = parseInput(BulkCopyInput, input, 'bulkCopy');
+  if (!parsed.ok) invalid(parsed.message, parsed.field);
+  const req = parsed.value;
+  return runJob(
+    {
+      procedure: 'bulkCopy',
+      source: req.source,
+      target: req.target,
+      // "As it is now" is the moment the job started, the same in every run of it.
+      at: req.at ?? carried?.startedAt ?? new Date().toISOString(),
+      dryRun: req.dryRun,
+      deleteKeysCreatedAfter: false,
+      skipExisting: req.skipExisting,
+      pageSize: req.pageSize,
+    },
+    req.concurrency,
+    carried,
+    (state) => continueAsNew<typeof bulkCopy>(input, state),
+  );
+}
+
+async function runJob(
+  job: Job,
+  initialConcurrency: number,
+  carried: EngineState | undefined,
+  next: (state: EngineState) => Promise<never>,
+): Promise<BulkJobResult> {
+  const state: EngineState = carried ?? {
+    pageNumber: 0,
+    planned: emptyCounts(),
+    applied: emptyCounts(),
+    failedCount: 0,
+    firstFailed: [],
+    reports: [],
+    concurrency: initialConcurrency,
+    paused: false,
+    startedAt: new Date().toISOString(),
+    steps: [],
+    runs: 0,
+  };
+  state.runs += 1;
+  const { source, target } = job;
+  const describeTarget = target ? ` into ${target.region}/${target.bucket}/${target.prefix}` : ' in place';
+  const log = new StepLog(
+    `${job.procedure} of ${source.region}/${source.bucket}/${source.prefix}${describeTarget} to ${job.at}${job.dryRun ? ' (dry run)' : ''}`,
+    state.steps,
+  );
+  let phase: Progress['phase'] = carried ? 'restoring' : 'checking';
+  let listingDone = false;
+  let pageScope: CancellationScope | undefined;
+
+  setHandler(progressQuery, () => {
+    const elapsed = (Date.now() - Date.parse(state.startedAt)) / 1000;
+    return {
+      phase: state.paused ? 'paused' : phase,
+      dryRun: job.dryRun,
+      pages: state.pageNumber,
+      planned: state.planned,
+      applied: state.applied,
+      failed: state.failedCount,
+      paused: state.paused,
+      concurrency: state.concurrency,
+      keysPerSecond: elapsed > 0 ? state.planned.keys / elapsed : 0,
+      listingDone,
+      cursor: state.cursor,
+      startedAt: state.startedAt,
+    };
+  });
+  setHandler(pauseSignal, () => {
+    if (state.paused) return;
+    state.paused = true;
+    markPhase('paused');
+    // Stop the running page now: its activity sees the cancellation at its next heartbeat.
+    pageScope?.cancel();
+  });
+  setHandler(resumeSignal, () => {
+    if (!state.paused) return;
+    state.paused = false;
+    markPhase(job.dryRun ? 'plan' : 'restore');
+  });
+  setHandler(
+    setConcurrencyUpdate,
+    (n) => {
+      const previous = state.concurrency;
+      state.concurrency = n;
+      return previous;
+    },
+    {
+      validator: (n) => {
+        if (!Number.isInteger(n) || n < 1 || n > 256)
+          throw new Error('concurrency must be a whole number from 1 to 256');
+      },
+    },
+  );
+
+  markRun(job.procedure, `${source.region}/${source.bucket}/${source.prefix}`);
+  if (!carried) {
+    await log.run(
+      'check source',
+      () =>
+        checks.checkRestoreBucket({
+          region: source.region,
+          bucket: source.bucket,
+          requireVersioning: job.procedure === 'pointInTimeRestore',
+          why: 'a point-in-time restore reads the versions of the source',
+        }),
+      undefined,
+      (r) => `versioning ${r.versioning}`,
+    );
+    const inPlace = !target;
+    const deletesInTarget = !!target && job.deleteKeysCreatedAfter;
+    await log.run(
+      'check target',
+      () =>
+        checks.checkRestoreBucket({
+          region: (target ?? source).region,
+          bucket: (target ?? source).bucket,
+          // In place every change must be a new version; elsewhere deletions must leave markers.
+          requireVersioning: (inPlace && !job.dryRun) || deletesInTarget,
+          why: inPlace
+            ? 'restoring in place must add versions, not overwrite them'
+            : 'deleteKeysCreatedAfter into another bucket needs versioning there, so deletions leave delete markers',
+        }),
+      undefined,
+      (r) => `versioning ${r.versioning}`,
+    );
+  }
+
+  phase = job.dryRun ? 'planning' : 'restoring';
+  markPhase(job.dryRun ? 'plan' : 'restore');
+  const pagesStepName = job.dryRun ? 'plan pages' : 'restore pages';
+  let pagesThisRun = 0;
+  let done = false;
+  await log.run(
+    `${pagesStepName} (run ${state.runs})`,
+    async () => {
+      while (!done) {
+        await condition(() => !state.paused);
+        if (workflowInfo().continueAsNewSuggested || pagesThisRun >= MAX_PAGES_PER_RUN) {
+          await condition(allHandlersFinished);
+          state.steps = log.steps;
+          return next(state);
+        }
+        const scope = new CancellationScope();
+        pageScope = scope;
+        let result;
+        try {
+          result = await scope.run(() =>
+            pages.restorePage({
+              jobId: workflowInfo().workflowId,
+              pageNumber: state.pageNumber,
+              source,
+              target,
+              at: job.at,
+              from: job.from,
+              deleteKeysCreatedAfter: job.deleteKeysCreatedAfter,
+              skipExisting: job.skipExisting,
+              dryRun: job.dryRun,
+              concurrency: state.concurrency,
+              pageSize: job.pageSize,
+              afterKey: state.cursor,
+            }),
+          );
+        } catch (err) {
+          // Paused: the page stopped part-way; it runs again from its start after resume, and its
+          // keys already done plan to nothing then.
+          if (state.paused && (isCancellation(err) || isCancellation((err as { cause?: unknown }).cause)))
+            continue;
+          throw surfaceActivityFailure(err);
+        } finally {
+          pageScope = undefined;
+        }
+        state.pageNumber += 1;
+        pagesThisRun += 1;
+        state.planned = addCounts(state.planned, result.planned);
+        state.applied = addCounts(state.applied, result.applied);
+        state.failedCount += result.failed.length;
+        for (const f of result.failed)
+          if (state.firstFailed.length < MAX_FAILED_KEPT) state.firstFailed.push(f);
+        state.cursor = result.nextAfterKey;
+        done = result.done;
+      }
+    },
+    () => ({
+      pages: state.pageNumber,
+      keys: state.planned.keys,
+      copy: state.planned.copy,
+      removeMarkers: state.planned.removeMarkers,
+      delete: state.planned.delete,
+      unchanged: state.planned.unchanged,
+      bytes: state.planned.bytes,
+      applied: state.applied.keys,
+      failed: state.failedCount,
+    }),
+  );
+  listingDone = true;
+
+  const finishedAt = new Date().toISOString();
+  const result: BulkJobResult = {
+    workflowId: workflowInfo().workflowId,
+    procedure: job.procedure,
+    source,
+    target,
+    at: job.at,
+    dryRun: job.dryRun,
+    planned: state.planned,
+    applied: state.applied,
+    failedCount: state.failedCount,
+    failed: state.firstFailed,
+    pages: state.pageNumber,
+    runs: state.runs,
+    rtoSeconds: (Date.parse(finishedAt) - Date.parse(state.startedAt)) / 1000,
+    steps: log.steps,
+    startedAt: state.startedAt,
+    finishedAt,
+  };
+  const written = await log.run(
+    'write report',
+    () => checks.writeJobReport({ jobId: result.workflowId, report: result }),
+    undefined,
+    (r) => r.report,
+  );
+  result.reportsPrefix = written.prefix;
+  result.report = written.report;
+  phase = 'done';
+  markPhase(state.failedCount > 0 ? 'done-with-failures' : 'done');
+  await condition(allHandlersFinished);
+  return result;
+}
