@@ -15,6 +15,7 @@ module.exports = {
       ...base,
       displayName: 'integration',
       testMatch: ['<rootDir>/test/{integration,workflow,e2e}/**/*.test.ts'],
+      setupFilesAfterEnv: ['<rootDir>/test/helpers/teardown.ts'],
     },
   ],
 };

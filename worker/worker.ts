@@ -27,6 +27,10 @@ export async function createWorker(config: LifeboatConfig, options: WorkerOption
     activities,
     // On SIGINT/SIGTERM: stop polling, let running activities finish for up to 10 s, then cancel them.
     shutdownGraceTime: '10s',
+    // Heartbeats reach the server at most once a second: a pause or cancel reaches a page within ~1 s
+    // (the default throttle is 80% of the heartbeat timeout, 16 s here).
+    maxHeartbeatThrottleInterval: '1s',
+    defaultHeartbeatThrottleInterval: '1s',
     shutdownForceTime: '30s',
   });
 }
