@@ -8,16 +8,24 @@ import { VersionRecoveryInput } from '../core/version-recovery';
 import { listKeyVersions } from '../activities/s3/versions';
 import { createS3Client } from '../worker/clients';
 import { ConfigError, loadConfig } from '../worker/config';
+import { pauseSignal, resumeSignal, setConcurrencyUpdate } from '../workflows/point-in-time-restore';
 import { downloadVersion } from './download';
 import { formatBytes, formatSteps, table } from './format';
 import {
+  BulkJobResult,
   connect,
   describeFailure,
+  jobProgress,
+  Progress,
+  startBulkCopy,
+  startPointInTimeRestore,
   hasWorker,
   runStatus,
   startVersionRecovery,
   startWorkflow,
   UsageError,
+  validateBulkCopy,
+  validatePointInTimeRestore,
   validateVersionRecovery,
   VersionRecoveryResult,
   webUiLink,
@@ -215,6 +223,242 @@ function recoverCommand(program: Command): void {
   );
 }
 
+function formatProgress(p: Progress): string {
+  const seen = `${p.planned.keys} keys listed (copy ${p.planned.copy}, undelete ${p.planned.removeMarkers}, delete ${p.planned.delete}, unchanged ${p.planned.unchanged})`;
+  const done = p.dryRun ? 'dry run' : `${p.applied.keys} done, ${formatBytes(p.applied.bytes)} copied`;
+  return `${p.phase}: page ${p.pages}, ${seen}, ${done}, ${p.failed} failed, ${p.keysPerSecond.toFixed(0)} keys/s, concurrency ${p.concurrency}`;
+}
+
+function summarizeJob(r: BulkJobResult, config: LifeboatConfig): string {
+  const where = (l: { region: string; bucket: string; prefix: string }) =>
+    `${l.region}/${l.bucket}/${l.prefix}`;
+  const lines = [
+    `${r.dryRun ? 'Plan (dry run, nothing changed)' : 'Done'}: ${r.procedure} of ${where(r.source)}${r.target ? ` into ${where(r.target)}` : ' in place'} as at ${r.at}`,
+    '',
+    table(
+      ['', 'KEYS', 'COPY', 'UNDELETE', 'DELETE', 'UNCHANGED', 'BYTES'],
+      [
+        [
+          'planned',
+          r.planned.keys,
+          r.planned.copy,
+          r.planned.removeMarkers,
+          r.planned.delete,
+          r.planned.unchanged,
+          formatBytes(r.planned.bytes),
+        ],
+        [
+          'applied',
+          r.applied.keys,
+          r.applied.copy,
+          r.applied.removeMarkers,
+          r.applied.delete,
+          '',
+          formatBytes(r.applied.bytes),
+        ],
+      ],
+    ),
+    '',
+    `pages ${r.pages}, runs ${r.runs}, RTO ${r.rtoSeconds.toFixed(1)} s, failed ${r.failedCount}`,
+  ];
+  for (const f of r.failed.slice(0, 10)) lines.push(`  failed: ${f.key} (${f.action}): ${f.error}`);
+  if (r.reportsPrefix)
+    lines.push(`reports: ${r.reportsPrefix} (${r.dryRun ? 'plan/' : 'undo/, failed/'}, report.json)`);
+  lines.push('', formatSteps(r.steps));
+  const link = webUiLink(config, r.workflowId);
+  if (link) lines.push('', `Web UI: ${link}`);
+  return lines.join('\n');
+}
+
+/** Waits for a bulk job, drawing its progress on a terminal (stderr) once a second. */
+async function followJob(
+  handle: Awaited<ReturnType<typeof startPointInTimeRestore>>,
+): Promise<BulkJobResult> {
+  const tty = process.stderr.isTTY;
+  let last = '';
+  const timer = setInterval(() => {
+    void jobProgress(handle).then((p) => {
+      if (!p) return;
+      const line = formatProgress(p);
+      if (tty) process.stderr.write(`\r\x1b[K${line}`);
+      else if (line !== last) process.stderr.write(`${line}\n`);
+      last = line;
+    });
+  }, 1000);
+  try {
+    return (await handle.result()) as BulkJobResult;
+  } finally {
+    clearInterval(timer);
+    if (tty) process.stderr.write('\n');
+  }
+}
+
+interface BulkOptions {
+  region: string;
+  prefix: string;
+  toBucket?: string;
+  toRegion?: string;
+  toPrefix?: string;
+  at?: string;
+  from?: string;
+  deleteCreatedAfter?: boolean;
+  skipExisting: boolean;
+  concurrency: string;
+  pageSize: string;
+  dryRun?: boolean;
+  detach?: boolean;
+  id?: string;
+  reason?: string;
+}
+
+function intOption(name: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n)) throw new UsageError(`--${name} expects a whole number, got "${value}"`);
+  return n;
+}
+
+async function runBulk(
+  cmd: Command,
+  kind: 'pitr' | 'copy',
+  bucket: string,
+  opts: BulkOptions,
+): Promise<void> {
+  const { json } = cmd.optsWithGlobals<GlobalOptions>();
+  const config = configOf(cmd);
+  const source = { region: opts.region, bucket, prefix: opts.prefix };
+  const target =
+    opts.toBucket !== undefined
+      ? { region: opts.toRegion ?? opts.region, bucket: opts.toBucket, prefix: opts.toPrefix ?? opts.prefix }
+      : undefined;
+  const common = {
+    dryRun: opts.dryRun ?? false,
+    concurrency: intOption('concurrency', opts.concurrency),
+    pageSize: intOption('page-size', opts.pageSize),
+    reason: opts.reason,
+  };
+  let start: (client: Awaited<ReturnType<typeof connect>>) => ReturnType<typeof startPointInTimeRestore>;
+  if (kind === 'pitr') {
+    if (opts.at === undefined)
+      throw new UsageError('restore pitr needs --at <time>: the moment to restore to');
+    const input = {
+      source,
+      target,
+      at: opts.at,
+      from: opts.from,
+      deleteKeysCreatedAfter: opts.deleteCreatedAfter,
+      ...common,
+    };
+    validatePointInTimeRestore(input);
+    start = (client) => startPointInTimeRestore(client, config, input, opts.id);
+  } else {
+    if (!target) throw new UsageError('copy needs a target bucket');
+    const input = { source, target, at: opts.at, skipExisting: opts.skipExisting, ...common };
+    validateBulkCopy(input);
+    start = (client) => startBulkCopy(client, config, input, opts.id);
+  }
+  const client = await connect(config);
+  if (!(await hasWorker(client, config))) {
+    note(
+      `warning: no worker polls task queue "${config.temporal.taskQueue}": start one with "lifeboat worker"`,
+    );
+  }
+  const handle = await start(client);
+  const link = webUiLink(config, handle.workflowId);
+  note(
+    `started ${handle.workflowId}${link ? `\n  ${link}` : ''}\n  pause: lifeboat pause ${handle.workflowId}`,
+  );
+  if (opts.detach) {
+    out(json, { workflowId: handle.workflowId, webUi: link }, () => handle.workflowId);
+    return;
+  }
+  const result = await followJob(handle);
+  out(json, result, () => summarizeJob(result, config));
+  if (result.failedCount > 0) process.exitCode = EXIT_FAILED;
+}
+
+function bulkCommands(program: Command): void {
+  const restore = program
+    .command('restore')
+    .description('restore a bucket or prefix (workflow pointInTimeRestore)');
+  const shared = (c: Command) =>
+    c
+      .option('--region <name>', 'region profile of the source bucket', 'primary')
+      .option('--prefix <prefix>', 'only keys under this prefix', '')
+      .option('--to-region <name>', 'region profile of the target (default: the source region)')
+      .option('--to-prefix <prefix>', 'target prefix (default: the source prefix)')
+      .option('--concurrency <n>', 'objects in flight at once (1-256)', '32')
+      .option('--page-size <n>', 'versions listed per page, one activity each (1-1000)', '1000')
+      .option('--dry-run', 'plan and write the plan to the reports location, change nothing')
+      .option('--detach', 'start the workflow and print its id without waiting')
+      .option('--reason <text>', 'why this is run (kept in the report)')
+      .option('--id <workflowId>', 'workflow id (default: derived from source, target and time)');
+  shared(
+    restore
+      .command('pitr')
+      .description('bring a bucket or prefix back to how it was at a time T, in place or into another bucket')
+      .argument('<bucket>')
+      .requiredOption('--at <time>', 'the moment to restore to (ISO 8601 with offset)')
+      .option('--from <time>', 'only keys changed after this moment (the incident window)')
+      .option('--to-bucket <bucket>', 'restore into this bucket instead of in place')
+      .option('--delete-created-after', 'keys created after T get a delete marker (default in place)')
+      .option('--no-delete-created-after', 'leave keys created after T alone (default into another bucket)'),
+  ).action(async (bucket: string, opts: BulkOptions, cmd: Command) => runBulk(cmd, 'pitr', bucket, opts));
+
+  shared(
+    program
+      .command('copy')
+      .description(
+        'copy a bucket or prefix to another bucket, skipping what is already there (workflow bulkCopy)',
+      )
+      .argument('<bucket>')
+      .argument('<toBucket>')
+      .option('--at <time>', 'copy the versions current at this moment (default: now)')
+      .option('--no-skip-existing', 'copy even keys whose target has the same ETag and size'),
+  ).action(async (bucket: string, toBucket: string, opts: BulkOptions, cmd: Command) =>
+    runBulk(cmd, 'copy', bucket, { ...opts, toBucket }),
+  );
+
+  const control = async (cmd: Command, workflowId: string, what: 'pause' | 'resume') => {
+    const { json } = cmd.optsWithGlobals<GlobalOptions>();
+    const config = configOf(cmd);
+    const client = await connect(config);
+    const handle = client.workflow.getHandle(workflowId);
+    await handle.signal(what === 'pause' ? pauseSignal : resumeSignal);
+    const progress = await jobProgress(handle);
+    out(json, { workflowId, signalled: what, progress }, () =>
+      [`${what} sent to ${workflowId}`, progress ? formatProgress(progress) : ''].filter(Boolean).join('\n'),
+    );
+  };
+  program
+    .command('pause')
+    .description('pause a bulk job: the running page stops within a second, nothing new starts')
+    .argument('<workflowId>')
+    .action(async (id: string, _o: unknown, cmd: Command) => control(cmd, id, 'pause'));
+  program
+    .command('resume')
+    .description('resume a paused bulk job')
+    .argument('<workflowId>')
+    .action(async (id: string, _o: unknown, cmd: Command) => control(cmd, id, 'resume'));
+  program
+    .command('concurrency')
+    .description('change the objects in flight of a running bulk job (from its next page)')
+    .argument('<workflowId>')
+    .argument('<n>')
+    .action(async (id: string, n: string, _o: unknown, cmd: Command) => {
+      const { json } = cmd.optsWithGlobals<GlobalOptions>();
+      const config = configOf(cmd);
+      const client = await connect(config);
+      const previous = await client.workflow
+        .getHandle(id)
+        .executeUpdate(setConcurrencyUpdate, { args: [intOption('n', n)] });
+      out(
+        json,
+        { workflowId: id, concurrency: Number(n), previous },
+        () => `concurrency of ${id}: ${previous} -> ${n}`,
+      );
+    });
+}
+
 function parseJsonArg(text: string): unknown {
   const raw = text.startsWith('@') ? readFileSync(resolve(text.slice(1)), 'utf8') : text;
   try {
@@ -267,6 +511,7 @@ export function buildProgram(): Command {
     });
 
   recoverCommand(program);
+  bulkCommands(program);
 
   program
     .command('run')
@@ -280,6 +525,8 @@ export function buildProgram(): Command {
       const config = configOf(cmd);
       const input = parseJsonArg(text);
       if (type === 'versionRecovery') validateVersionRecovery(input);
+      if (type === 'pointInTimeRestore') validatePointInTimeRestore(input);
+      if (type === 'bulkCopy') validateBulkCopy(input);
       const client = await connect(config);
       const handle = await startWorkflow(client, config, type, opts.id, input);
       note(`started ${handle.workflowId}`);
@@ -301,11 +548,11 @@ export function buildProgram(): Command {
         [
           `${status.workflowType} ${status.workflowId}: ${status.status} (started ${status.startTime}${status.closeTime ? `, closed ${status.closeTime}` : ''})`,
           status.failure ? `failure: ${status.failure.type ?? ''} ${status.failure.message}` : '',
-          '',
-          status.steps.length > 0 ? formatSteps(status.steps) : '(no steps recorded yet)',
+          status.progress && status.status === 'RUNNING' ? formatProgress(status.progress) : '',
+          `\n${status.steps.length > 0 ? formatSteps(status.steps) : '(no steps recorded yet)'}`,
           webUiLink(config, workflowId) ? `\nWeb UI: ${webUiLink(config, workflowId)}` : '',
         ]
-          .filter((l, i) => l !== '' || i === 2)
+          .filter((l) => l !== '')
           .join('\n'),
       );
       if (status.status === 'FAILED' || status.status === 'TERMINATED' || status.status === 'TIMED_OUT') {

@@ -7,13 +7,16 @@ import {
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { LifeboatConfig } from '../core/config';
-import { versionRecoveryWorkflowId } from '../core/ids';
+import { bulkCopyWorkflowId, pointInTimeRestoreWorkflowId, versionRecoveryWorkflowId } from '../core/ids';
+import { BulkCopyInput, PointInTimeRestoreInput } from '../core/pitr';
 import { Step } from '../core/steps';
 import { parseInput } from '../core/validate';
 import { VersionRecoveryInput } from '../core/version-recovery';
 import { connectClient } from '../worker/clients';
 import type { VersionRecoveryResult } from '../workflows/version-recovery';
 import { stepsQuery } from '../workflows/lib/steps';
+import type { BulkJobResult, Progress } from '../workflows/point-in-time-restore';
+import { progressQuery } from '../workflows/point-in-time-restore';
 
 /** A problem the operator can fix: bad input, unreachable service. Exit code 2 in the CLI. */
 export class UsageError extends Error {}
@@ -90,7 +93,50 @@ export async function startVersionRecovery(
   );
 }
 
-export type { VersionRecoveryResult };
+export type { VersionRecoveryResult, BulkJobResult, Progress };
+
+export function validatePointInTimeRestore(input: unknown): PointInTimeRestoreInput {
+  const parsed = parseInput(PointInTimeRestoreInput, input, 'pointInTimeRestore');
+  if (!parsed.ok) throw new UsageError(parsed.message);
+  return input as PointInTimeRestoreInput;
+}
+
+export function validateBulkCopy(input: unknown): BulkCopyInput {
+  const parsed = parseInput(BulkCopyInput, input, 'bulkCopy');
+  if (!parsed.ok) throw new UsageError(parsed.message);
+  return input as BulkCopyInput;
+}
+
+export async function startPointInTimeRestore(
+  client: Client,
+  config: LifeboatConfig,
+  input: PointInTimeRestoreInput,
+  workflowId?: string,
+): Promise<WorkflowHandle> {
+  validatePointInTimeRestore(input);
+  return startWorkflow(
+    client,
+    config,
+    'pointInTimeRestore',
+    workflowId ?? pointInTimeRestoreWorkflowId(input),
+    input,
+  );
+}
+
+export async function startBulkCopy(
+  client: Client,
+  config: LifeboatConfig,
+  input: BulkCopyInput,
+  workflowId?: string,
+): Promise<WorkflowHandle> {
+  validateBulkCopy(input);
+  return startWorkflow(client, config, 'bulkCopy', workflowId ?? bulkCopyWorkflowId(input), input);
+}
+
+/** The bulk job's progress, or undefined when no worker answers. */
+export async function jobProgress(handle: WorkflowHandle): Promise<Progress | undefined> {
+  return handle.query(progressQuery).catch(() => undefined);
+}
 
 /** The failure's own type and message, when a run failed. */
 export function describeFailure(err: unknown): { type?: string; message: string } {
@@ -109,6 +155,7 @@ export interface RunStatus {
   startTime: string;
   closeTime?: string;
   steps: Step[];
+  progress?: Progress;
   result?: unknown;
   failure?: { type?: string; message: string };
 }
@@ -137,6 +184,8 @@ export async function runStatus(client: Client, workflowId: string): Promise<Run
       (e: unknown) => describeFailure(e),
     );
   }
+  if (desc.type === 'pointInTimeRestore' || desc.type === 'bulkCopy')
+    status.progress = await jobProgress(handle);
   // The steps query needs a worker; a closed run without one still reports its status.
   status.steps = await Promise.race([
     handle.query(stepsQuery).catch(() => []),

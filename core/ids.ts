@@ -35,3 +35,19 @@ export function versionRecoveryWorkflowId(input: {
     selector,
   ].join('/');
 }
+
+interface Loc {
+  region?: string;
+  bucket: string;
+  prefix?: string;
+}
+const loc = (l: Loc) => `${l.region ?? 'primary'}/${l.bucket}/${l.prefix ?? ''}`;
+
+export function pointInTimeRestoreWorkflowId(input: { source: Loc; target?: Loc; at: string; dryRun?: boolean }): string {
+  const to = input.target ? `/to/${loc(input.target)}` : '';
+  return `pitr/${loc(input.source)}@${input.at}${to}${input.dryRun ? '/dry-run' : ''}`;
+}
+
+export function bulkCopyWorkflowId(input: { source: Loc; target: Loc; at?: string; dryRun?: boolean }): string {
+  return `copy/${loc(input.source)}/to/${loc(input.target)}${input.at ? `@${input.at}` : ''}${input.dryRun ? '/dry-run' : ''}`;
+}

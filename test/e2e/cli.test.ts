@@ -40,6 +40,7 @@ beforeAll(async () => {
     stringify({
       temporal: { ...config.temporal, taskQueue: `e2e-cli-${process.pid}` },
       regions: config.regions,
+      reports: config.reports,
     }),
   );
   worker = spawn(process.execPath, [CLI, '--config', configPath, 'worker'], {
@@ -163,6 +164,133 @@ describe('lifeboat CLI', () => {
     const run = await lifeboat('--json', 'run', 'versionRecovery', input, '--id', `e2e-run-${bucket}`);
     expect(run.code).toBe(0);
     expect((await getBytes(bucket, 'k')).toString()).toBe('first');
+  });
+
+  it('restores a prefix to a time T with `restore pitr` (dry run first), and copies with `copy`', async () => {
+    const bucket = await createBucket(uniqueBucket('cli-pitr'));
+    for (let i = 0; i < 6; i++) await put(bucket, `site/page-${i}.html`, `<p>good ${i}</p>`);
+    await put(bucket, 'other/keep.txt', 'outside the prefix');
+    await new Promise((r) => setTimeout(r, 1100));
+    const t = new Date().toISOString();
+    await new Promise((r) => setTimeout(r, 1100));
+    for (let i = 0; i < 6; i += 2) await put(bucket, `site/page-${i}.html`, '<p>defaced</p>');
+    await put(bucket, 'site/injected.js', 'evil()');
+    await put(bucket, 'other/keep.txt', 'changed outside the prefix');
+    const before = await versionList(bucket);
+
+    const dry = await lifeboat(
+      'restore',
+      'pitr',
+      bucket,
+      '--prefix',
+      'site/',
+      '--at',
+      t,
+      '--dry-run',
+      '--page-size',
+      '3',
+    );
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toMatch(/Plan \(dry run, nothing changed\)/);
+    expect(await versionList(bucket)).toEqual(before);
+
+    const run = await lifeboat(
+      '--json',
+      'restore',
+      'pitr',
+      bucket,
+      '--prefix',
+      'site/',
+      '--at',
+      t,
+      '--page-size',
+      '3',
+    );
+    expect(run.code).toBe(0);
+    const r = JSON.parse(run.stdout) as { planned: { copy: number; delete: number }; failedCount: number };
+    expect([r.planned.copy, r.planned.delete, r.failedCount]).toEqual([3, 1, 0]);
+    for (let i = 0; i < 6; i++)
+      expect((await getBytes(bucket, `site/page-${i}.html`)).toString()).toBe(`<p>good ${i}</p>`);
+    await expect(getBytes(bucket, 'site/injected.js')).rejects.toThrow();
+    expect((await getBytes(bucket, 'other/keep.txt')).toString()).toBe('changed outside the prefix');
+
+    const dst = await createBucket(uniqueBucket('cli-copy-dst'));
+    const copy = await lifeboat('--json', 'copy', bucket, dst, '--prefix', 'site/');
+    expect(copy.code).toBe(0);
+    expect((JSON.parse(copy.stdout) as { applied: { copy: number } }).applied.copy).toBe(6);
+    expect((await getBytes(dst, 'site/page-4.html')).toString()).toBe('<p>good 4</p>');
+  });
+
+  it('pauses and resumes a detached restore from the CLI', async () => {
+    const bucket = await createBucket(uniqueBucket('cli-pause'));
+    const keys = Array.from({ length: 120 }, (_, i) => `k/${String(i).padStart(3, '0')}`);
+    for (const k of keys) await put(bucket, k, 'good');
+    await new Promise((r) => setTimeout(r, 1100));
+    const t = new Date().toISOString();
+    await new Promise((r) => setTimeout(r, 1100));
+    for (const k of keys) await put(bucket, k, 'bad');
+
+    const start = await lifeboat(
+      '--json',
+      'restore',
+      'pitr',
+      bucket,
+      '--at',
+      t,
+      '--concurrency',
+      '1',
+      '--page-size',
+      '20',
+      '--detach',
+    );
+    expect(start.code).toBe(0);
+    const { workflowId } = JSON.parse(start.stdout) as { workflowId: string };
+    expect(workflowId).toBe(`pitr/primary/${bucket}/@${t}`);
+    const pause = await lifeboat('pause', workflowId);
+    expect(pause.code).toBe(0);
+    let paused = false;
+    for (let i = 0; i < 50 && !paused; i++) {
+      const s = JSON.parse((await lifeboat('--json', 'status', workflowId)).stdout) as {
+        progress?: { paused: boolean };
+      };
+      paused = s.progress?.paused === true;
+      if (!paused) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(paused).toBe(true);
+    const human = await lifeboat('status', workflowId);
+    expect(human.stdout).toMatch(/paused: page/);
+    expect((await lifeboat('resume', workflowId)).code).toBe(0);
+    for (let i = 0; i < 300; i++) {
+      const s = JSON.parse((await lifeboat('--json', 'status', workflowId)).stdout) as { status: string };
+      if (s.status === 'COMPLETED') break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    for (const k of keys) expect((await getBytes(bucket, k)).toString()).toBe('good');
+  });
+
+  it('refuses a bad restore request with exit code 2, naming the field', async () => {
+    const bad = await lifeboat(
+      'restore',
+      'pitr',
+      'some-bucket',
+      '--at',
+      '2026-11-26T10:00:00Z',
+      '--from',
+      '2026-11-26T11:00:00Z',
+    );
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/field "from"/);
+    const conc = await lifeboat(
+      'restore',
+      'pitr',
+      'some-bucket',
+      '--at',
+      '2026-11-26T10:00:00Z',
+      '--concurrency',
+      '0',
+    );
+    expect(conc.code).toBe(2);
+    expect(conc.stderr).toMatch(/field "concurrency"/);
   });
 
   it('stops the worker gracefully on SIGTERM', async () => {
