@@ -3,11 +3,14 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { LifeboatConfig } from '../core/config';
+import { BulkCopyInput, PointInTimeRestoreInput } from '../core/pitr';
 import { VersionRecoveryInput } from '../core/version-recovery';
 import { projectRoot } from '../worker/config';
 
 export const SCHEMAS: Record<string, z.ZodType> = {
   'version-recovery.input': VersionRecoveryInput,
+  'point-in-time-restore.input': PointInTimeRestoreInput,
+  'bulk-copy.input': BulkCopyInput,
   'lifeboat.config': LifeboatConfig,
 };
 
