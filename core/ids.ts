@@ -43,11 +43,21 @@ interface Loc {
 }
 const loc = (l: Loc) => `${l.region ?? 'primary'}/${l.bucket}/${l.prefix ?? ''}`;
 
-export function pointInTimeRestoreWorkflowId(input: { source: Loc; target?: Loc; at: string; dryRun?: boolean }): string {
+export function pointInTimeRestoreWorkflowId(input: {
+  source: Loc;
+  target?: Loc;
+  at: string;
+  dryRun?: boolean;
+}): string {
   const to = input.target ? `/to/${loc(input.target)}` : '';
   return `pitr/${loc(input.source)}@${input.at}${to}${input.dryRun ? '/dry-run' : ''}`;
 }
 
-export function bulkCopyWorkflowId(input: { source: Loc; target: Loc; at?: string; dryRun?: boolean }): string {
+export function bulkCopyWorkflowId(input: {
+  source: Loc;
+  target: Loc;
+  at?: string;
+  dryRun?: boolean;
+}): string {
   return `copy/${loc(input.source)}/to/${loc(input.target)}${input.at ? `@${input.at}` : ''}${input.dryRun ? '/dry-run' : ''}`;
 }
