@@ -36,8 +36,8 @@ export class WorkerProcess {
     });
     this.child = child;
     let out = '';
-    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
     const deadline = Date.now() + 60_000;
     while (!out.includes('RUNNING')) {
       if (Date.now() > deadline || child.exitCode !== null) throw new Error(`worker did not start:\n${out}`);
