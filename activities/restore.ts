@@ -3,6 +3,7 @@
 import {
   DeleteObjectCommand,
   GetBucketVersioningCommand,
+  HeadObjectCommand,
   ListObjectsV2Command,
   S3Client,
 } from '@aws-sdk/client-s3';
@@ -70,6 +71,8 @@ export interface RestorePageResult {
   failed: FailedKey[];
   /** Reports written for this page (plan on a dry run; undo manifest and failures otherwise). */
   reports: string[];
+  /** Stopped part-way by a pause or cancel: `nextAfterKey` is the last key done, counts are exact. */
+  stopped?: boolean;
 }
 
 /** The checkpoint heartbeated after each key: every key up to `doneUpTo` (in listing order) is done. */
@@ -314,13 +317,17 @@ export function createRestoreActivities(deps: ReportsDeps) {
         if (p === null) finished[i] = true;
       });
 
+      const interrupted: RestoreAction[] = [];
       await forEachLimited(actions, input.concurrency, async (action) => {
         if (ctx.cancellationSignal.aborted) return; // paused or cancelled: start nothing new
         try {
           await applyAction(action);
           applied = countAction(applied, action);
         } catch (err) {
-          if (ctx.cancellationSignal.aborted) return;
+          if (ctx.cancellationSignal.aborted) {
+            interrupted.push(action); // aborted mid-request: whether it took effect is checked below
+            return;
+          }
           const f = { key: action.key, action: action.action, error: describe(err) };
           allFailed.push(f);
           if (failed.length < MAX_FAILED_IN_RESULT) failed.push(f);
@@ -328,8 +335,17 @@ export function createRestoreActivities(deps: ReportsDeps) {
         finished[indexOfKey.get(action.key)!] = true;
         advance();
       });
-      if (ctx.cancellationSignal.aborted) {
-        throw ctx.cancellationSignal.reason ?? new Error('cancelled');
+      const stopped = ctx.cancellationSignal.aborted;
+      if (stopped) {
+        // Stopped by a pause or cancel: settle the requests that were cut off (did they take effect?),
+        // so the counts returned are exactly what was written, then hand back the position reached.
+        for (const action of interrupted) {
+          if (await tookEffect(action).catch(() => false)) {
+            applied = countAction(applied, action);
+            finished[indexOfKey.get(action.key)!] = true;
+          }
+        }
+        advance();
       }
       if (allFailed.length > 0) {
         reports.push(
@@ -341,7 +357,41 @@ export function createRestoreActivities(deps: ReportsDeps) {
           ),
         );
       }
+      if (stopped) {
+        return {
+          nextAfterKey: watermark >= 0 ? listed.groups[watermark].key : startAfter,
+          done: false,
+          planned: plannedDone,
+          applied,
+          failed,
+          reports,
+          stopped: true,
+        };
+      }
       return { nextAfterKey, done: listed.done, planned, applied, failed, reports };
+
+      /** After an aborted request: is the key now as the action meant it to be? (No abort signal here.) */
+      async function tookEffect(action: RestoreAction): Promise<boolean> {
+        const dest = target ?? input.source;
+        const destKey = target ? targetKey(action.key, input.source.prefix, target.prefix) : action.key;
+        const head = await targetS3
+          .send(new HeadObjectCommand({ Bucket: dest.bucket, Key: destKey }))
+          .catch((err: unknown) => {
+            if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404)
+              return undefined;
+            throw err;
+          });
+        switch (action.action) {
+          case 'copy':
+            return (
+              head !== undefined && bareEtag(head.ETag) === action.etag && head.ContentLength === action.size
+            );
+          case 'remove-markers':
+            return head?.VersionId === action.restoresVersionId;
+          case 'delete':
+            return head === undefined;
+        }
+      }
 
       async function applyAction(action: RestoreAction): Promise<void> {
         const signal = activitySignal();

@@ -218,6 +218,8 @@ export const PointInTimeRestoreInput = z
     concurrency: z.number().int().min(1).max(256).default(32),
     /** Versions listed per page (one activity per page). */
     pageSize: z.number().int().min(1).max(1000).default(1000),
+    /** Pages per workflow run before continuing as new (the server may suggest it sooner). */
+    pagesPerRun: z.number().int().min(1).max(10000).default(500),
     reason: z.string().max(500).optional(),
   })
   .strict()
@@ -262,6 +264,8 @@ export const BulkCopyInput = z
     dryRun: z.boolean().default(false),
     concurrency: z.number().int().min(1).max(256).default(32),
     pageSize: z.number().int().min(1).max(1000).default(1000),
+    /** Pages per workflow run before continuing as new (the server may suggest it sooner). */
+    pagesPerRun: z.number().int().min(1).max(10000).default(500),
     reason: z.string().max(500).optional(),
   })
   .strict()

@@ -88,6 +88,8 @@ export interface BulkJobResult {
   steps: Step[];
   startedAt: string;
   finishedAt: string;
+  /** The job was cancelled: the counts say what was done before it stopped. */
+  cancelled?: boolean;
 }
 
 const checks = proxyActivities<RestoreActivities & ReportActivities>({
@@ -103,8 +105,6 @@ const pages = proxyActivities<RestoreActivities>({
   retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 20 },
 });
 
-/** Pages per run before continuing as new, whatever the server suggests (a page is ~10 events). */
-const MAX_PAGES_PER_RUN = 500;
 const MAX_FAILED_KEPT = 50;
 
 interface Job {
@@ -117,6 +117,8 @@ interface Job {
   deleteKeysCreatedAfter: boolean;
   skipExisting: boolean;
   pageSize: number;
+  /** Pages per run before continuing as new, whatever the server suggests (a page is ~10 events). */
+  pagesPerRun: number;
 }
 
 function invalid(message: string, field: string): never {
@@ -146,6 +148,7 @@ export async function pointInTimeRestore(
       deleteKeysCreatedAfter: req.deleteKeysCreatedAfter ?? req.target === undefined,
       skipExisting: true,
       pageSize: req.pageSize,
+      pagesPerRun: req.pagesPerRun,
     },
     req.concurrency,
     carried,
@@ -168,6 +171,7 @@ export async function bulkCopy(input: BulkCopyInput, carried?: EngineState): Pro
       deleteKeysCreatedAfter: false,
       skipExisting: req.skipExisting,
       pageSize: req.pageSize,
+      pagesPerRun: req.pagesPerRun,
     },
     req.concurrency,
     carried,
@@ -287,89 +291,110 @@ async function runJob(
   const pagesStepName = job.dryRun ? 'plan pages' : 'restore pages';
   let pagesThisRun = 0;
   let done = false;
-  await log.run(
-    `${pagesStepName} (run ${state.runs})`,
-    async () => {
-      while (!done) {
-        await condition(() => !state.paused);
-        if (workflowInfo().continueAsNewSuggested || pagesThisRun >= MAX_PAGES_PER_RUN) {
-          await condition(allHandlersFinished);
-          state.steps = log.steps;
-          return next(state);
+  const runPages = () =>
+    log.run(
+      `${pagesStepName} (run ${state.runs})`,
+      async () => {
+        while (!done) {
+          await condition(() => !state.paused);
+          if (workflowInfo().continueAsNewSuggested || pagesThisRun >= job.pagesPerRun) {
+            await condition(allHandlersFinished);
+            log.closeRunning(`continued as new after ${state.pageNumber} pages`);
+            state.steps = log.steps;
+            return next(state);
+          }
+          const scope = new CancellationScope();
+          pageScope = scope;
+          let result;
+          try {
+            result = await scope.run(() =>
+              pages.restorePage({
+                jobId: workflowInfo().workflowId,
+                pageNumber: state.pageNumber,
+                source,
+                target,
+                at: job.at,
+                from: job.from,
+                deleteKeysCreatedAfter: job.deleteKeysCreatedAfter,
+                skipExisting: job.skipExisting,
+                dryRun: job.dryRun,
+                concurrency: state.concurrency,
+                pageSize: job.pageSize,
+                afterKey: state.cursor,
+              }),
+            );
+          } catch (err) {
+            // Paused: the page stopped part-way; it runs again from its start after resume, and its
+            // keys already done plan to nothing then.
+            if (state.paused && (isCancellation(err) || isCancellation((err as { cause?: unknown }).cause)))
+              continue;
+            throw surfaceActivityFailure(err);
+          } finally {
+            pageScope = undefined;
+          }
+          state.pageNumber += 1;
+          pagesThisRun += 1;
+          state.planned = addCounts(state.planned, result.planned);
+          state.applied = addCounts(state.applied, result.applied);
+          state.failedCount += result.failed.length;
+          for (const f of result.failed)
+            if (state.firstFailed.length < MAX_FAILED_KEPT) state.firstFailed.push(f);
+          state.cursor = result.nextAfterKey;
+          done = result.done;
         }
-        const scope = new CancellationScope();
-        pageScope = scope;
-        let result;
-        try {
-          result = await scope.run(() =>
-            pages.restorePage({
-              jobId: workflowInfo().workflowId,
-              pageNumber: state.pageNumber,
-              source,
-              target,
-              at: job.at,
-              from: job.from,
-              deleteKeysCreatedAfter: job.deleteKeysCreatedAfter,
-              skipExisting: job.skipExisting,
-              dryRun: job.dryRun,
-              concurrency: state.concurrency,
-              pageSize: job.pageSize,
-              afterKey: state.cursor,
-            }),
-          );
-        } catch (err) {
-          // Paused: the page stopped part-way; it runs again from its start after resume, and its
-          // keys already done plan to nothing then.
-          if (state.paused && (isCancellation(err) || isCancellation((err as { cause?: unknown }).cause)))
-            continue;
-          throw surfaceActivityFailure(err);
-        } finally {
-          pageScope = undefined;
-        }
-        state.pageNumber += 1;
-        pagesThisRun += 1;
-        state.planned = addCounts(state.planned, result.planned);
-        state.applied = addCounts(state.applied, result.applied);
-        state.failedCount += result.failed.length;
-        for (const f of result.failed)
-          if (state.firstFailed.length < MAX_FAILED_KEPT) state.firstFailed.push(f);
-        state.cursor = result.nextAfterKey;
-        done = result.done;
-      }
-    },
-    () => ({
+      },
+      () => ({
+        pages: state.pageNumber,
+        keys: state.planned.keys,
+        copy: state.planned.copy,
+        removeMarkers: state.planned.removeMarkers,
+        delete: state.planned.delete,
+        unchanged: state.planned.unchanged,
+        bytes: state.planned.bytes,
+        applied: state.applied.keys,
+        failed: state.failedCount,
+      }),
+    );
+  const buildResult = (): BulkJobResult => {
+    const finishedAt = new Date().toISOString();
+    return {
+      workflowId: workflowInfo().workflowId,
+      procedure: job.procedure,
+      source,
+      target,
+      at: job.at,
+      dryRun: job.dryRun,
+      planned: state.planned,
+      applied: state.applied,
+      failedCount: state.failedCount,
+      failed: state.firstFailed,
       pages: state.pageNumber,
-      keys: state.planned.keys,
-      copy: state.planned.copy,
-      removeMarkers: state.planned.removeMarkers,
-      delete: state.planned.delete,
-      unchanged: state.planned.unchanged,
-      bytes: state.planned.bytes,
-      applied: state.applied.keys,
-      failed: state.failedCount,
-    }),
-  );
+      runs: state.runs,
+      rtoSeconds: (Date.parse(finishedAt) - Date.parse(state.startedAt)) / 1000,
+      steps: log.steps,
+      startedAt: state.startedAt,
+      finishedAt,
+    };
+  };
+  try {
+    await runPages();
+  } catch (err) {
+    if (isCancellation(err)) {
+      // Cancelled: the running page has stopped (the activity is awaited to the end of its
+      // cancellation), so the counts are what was done. Leave that on record, then end as cancelled.
+      await CancellationScope.nonCancellable(async () => {
+        phase = 'failed';
+        markPhase('cancelled');
+        const result = { ...buildResult(), cancelled: true };
+        await checks.writeJobReport({ jobId: result.workflowId, report: result });
+      });
+    }
+    throw err;
+  }
+
   listingDone = true;
 
-  const finishedAt = new Date().toISOString();
-  const result: BulkJobResult = {
-    workflowId: workflowInfo().workflowId,
-    procedure: job.procedure,
-    source,
-    target,
-    at: job.at,
-    dryRun: job.dryRun,
-    planned: state.planned,
-    applied: state.applied,
-    failedCount: state.failedCount,
-    failed: state.firstFailed,
-    pages: state.pageNumber,
-    runs: state.runs,
-    rtoSeconds: (Date.parse(finishedAt) - Date.parse(state.startedAt)) / 1000,
-    steps: log.steps,
-    startedAt: state.startedAt,
-    finishedAt,
-  };
+  const result = buildResult();
   const written = await log.run(
     'write report',
     () => checks.writeJobReport({ jobId: result.workflowId, report: result }),

@@ -1,9 +1,12 @@
 // The bulk engine under stress on real services: a worker SIGKILLed mid-restore (twice), and pause/resume.
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { WorkflowFailedError } from '@temporalio/client';
+import { CancelledFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { PointInTimeRestoreInput } from '../../core/pitr';
 import type { BulkJobResult, Progress } from '../../workflows/point-in-time-restore';
 import { pauseSignal, progressQuery, resumeSignal } from '../../workflows/point-in-time-restore';
-import { createBucket, getBytes, put, sleep, uniqueBucket, versionList } from '../helpers/s3';
+import { createBucket, getBytes, primary, put, sleep, uniqueBucket, versionList } from '../helpers/s3';
 import { temporalEnv } from '../helpers/temporal';
 import { WorkerProcess, writeTestConfig } from '../helpers/worker-process';
 
@@ -136,4 +139,56 @@ it('pauses (no page left running, nothing written), resumes, and completes', asy
   await worker.stop();
   expect(result.failedCount).toBe(0);
   await expectAllGood(bucket, keys);
+}, 300_000);
+
+it('continues as new every few pages, carrying only its cursor and counters, and ends exact', async () => {
+  const { bucket, at, keys } = await corruptedBucket('can', 40);
+  const taskQueue = `can-${process.pid}`;
+  const worker = new WorkerProcess(writeTestConfig(taskQueue));
+  await worker.start();
+  const handle = await env.client.workflow.start('pointInTimeRestore', {
+    taskQueue,
+    workflowId: `test-can-${bucket}`,
+    args: [{ source: { bucket }, at, pageSize: 5, pagesPerRun: 3 } satisfies PointInTimeRestoreInput],
+  });
+  const result = (await handle.result()) as BulkJobResult;
+  await worker.stop();
+  // Three pages a run: the run count follows from the page count, and each run but the last handed over.
+  expect(result.pages).toBeGreaterThan(6);
+  expect(result.runs).toBe(Math.ceil(result.pages / 3));
+  expect(result.applied.copy).toBe(40);
+  expect(result.steps.filter((s) => s.detail?.startsWith('continued as new'))).toHaveLength(result.runs - 1);
+  expect(result.steps.every((s) => s.outcome === 'ok')).toBe(true);
+  await expectAllGood(bucket, keys);
+}, 300_000);
+
+it('cancelled mid-restore, leaves a report whose counts match what was written', async () => {
+  const { bucket, at, keys } = await corruptedBucket('cancel', 300);
+  const taskQueue = `cancel-${process.pid}`;
+  const worker = new WorkerProcess(writeTestConfig(taskQueue));
+  await worker.start();
+  const handle = await env.client.workflow.start('pointInTimeRestore', {
+    taskQueue,
+    workflowId: `test-cancel-${bucket}`,
+    args: [{ source: { bucket }, at, pageSize: 50, concurrency: 1 } satisfies PointInTimeRestoreInput],
+  });
+  await waitFor('some keys restored', async () => ((await progressOf(handle))?.applied.keys ?? 0) > 10);
+  await handle.cancel();
+  const err = await handle.result().catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(WorkflowFailedError);
+  expect((err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+  await worker.stop();
+
+  const report = await primary.send(
+    new GetObjectCommand({ Bucket: 'lifeboat-reports', Key: `lifeboat/${handle.workflowId}/report.json` }),
+  );
+  const r = JSON.parse(await report.Body!.transformToString()) as BulkJobResult;
+  expect(r.cancelled).toBe(true);
+  let restored = 0;
+  await parallel(keys, 16, async (k) => {
+    if ((await getBytes(bucket, k)).toString() === `good-${k}`) restored++;
+  });
+  expect(restored).toBeGreaterThan(10);
+  expect(restored).toBeLessThan(keys.length);
+  expect(r.applied.copy).toBe(restored);
 }, 300_000);

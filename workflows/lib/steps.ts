@@ -2,6 +2,7 @@
 import {
   ActivityFailure,
   ApplicationFailure,
+  ContinueAsNew,
   defineQuery,
   setCurrentDetails,
   setHandler,
@@ -40,13 +41,25 @@ export class StepLog {
       step.detail = detail?.(result);
       return result;
     } catch (err) {
+      if (err instanceof ContinueAsNew) throw err; // closed by closeRunning() before it was thrown
       const failure = surfaceActivityFailure(err);
       step.outcome = 'failed';
       step.detail = failure instanceof Error ? failure.message : String(failure);
       throw failure;
     } finally {
-      step.endedAt = new Date().toISOString();
+      step.endedAt ??= new Date().toISOString();
       this.publish();
+    }
+  }
+
+  /** Closes the running steps as ok (before continue-as-new carries the log into the next run). */
+  closeRunning(detail: string): void {
+    const now = new Date().toISOString();
+    for (const s of this.steps) {
+      if (s.outcome !== 'running') continue;
+      s.outcome = 'ok';
+      s.endedAt = now;
+      s.detail = detail;
     }
   }
 
