@@ -202,6 +202,41 @@ export function createRestoreActivities(deps: ReportsDeps) {
       }
     },
 
+    /**
+     * Counts the keys (with any version or marker) under a prefix, for the progress ETA: one request
+     * per 1,000 versions, against one or more per key for the restore itself. Runs beside the pages.
+     */
+    countKeys: async (ref: Location): Promise<{ keys: number; versions: number }> => {
+      const s3 = s3For(deps, ref.region);
+      const ctx = Context.current();
+      let keys = 0;
+      let versions = 0;
+      let lastKey: string | undefined;
+      let keyMarker: string | undefined;
+      let versionIdMarker: string | undefined;
+      try {
+        for (;;) {
+          const page = await listVersionsPage(s3, {
+            Bucket: ref.bucket,
+            Prefix: ref.prefix,
+            KeyMarker: keyMarker,
+            VersionIdMarker: versionIdMarker,
+          });
+          for (const e of page.entries) {
+            versions++;
+            if (e.key !== lastKey) keys++;
+            lastKey = e.key;
+          }
+          ctx.heartbeat({ keys, versions });
+          if (!page.isTruncated) return { keys, versions };
+          keyMarker = page.nextKeyMarker;
+          versionIdMarker = page.nextVersionIdMarker;
+        }
+      } catch (err) {
+        throw classifyS3Error(err, `${ref.region}/${ref.bucket}/${ref.prefix}`);
+      }
+    },
+
     restorePage: async (input: RestorePageInput): Promise<RestorePageResult> => {
       const ctx = Context.current();
       const checkpoint = ctx.info.heartbeatDetails as RestoreCheckpoint | undefined;

@@ -224,9 +224,11 @@ function recoverCommand(program: Command): void {
 }
 
 function formatProgress(p: Progress): string {
-  const seen = `${p.planned.keys} keys listed (copy ${p.planned.copy}, undelete ${p.planned.removeMarkers}, delete ${p.planned.delete}, unchanged ${p.planned.unchanged})`;
+  const total = p.totalKeys !== undefined ? ` of ${p.totalKeys}` : '';
+  const eta = p.etaSeconds !== undefined && !p.paused ? `, ETA ${Math.ceil(p.etaSeconds)} s` : '';
+  const seen = `${p.planned.keys}${total} keys listed (copy ${p.planned.copy}, undelete ${p.planned.removeMarkers}, delete ${p.planned.delete}, unchanged ${p.planned.unchanged})`;
   const done = p.dryRun ? 'dry run' : `${p.applied.keys} done, ${formatBytes(p.applied.bytes)} copied`;
-  return `${p.phase}: page ${p.pages}, ${seen}, ${done}, ${p.failed} failed, ${p.keysPerSecond.toFixed(0)} keys/s, concurrency ${p.concurrency}`;
+  return `${p.phase}: page ${p.pages}, ${seen}, ${done}, ${p.failed} failed, ${p.keysPerSecond.toFixed(0)} keys/s${eta}, concurrency ${p.concurrency}`;
 }
 
 function summarizeJob(r: BulkJobResult, config: LifeboatConfig): string {

@@ -45,8 +45,12 @@ export interface Progress {
   concurrency: number;
   /** Keys handled per second since the job started (all runs). */
   keysPerSecond: number;
-  /** Listing done (the total is known only at the end: S3 has no cheap count of a prefix). */
+  /** Listing done. */
   listingDone: boolean;
+  /** Keys under the prefix, once a listing beside the job has counted them (S3 has no cheap count). */
+  totalKeys?: number;
+  /** Seconds left at the current rate, once the total is known. */
+  etaSeconds?: number;
   cursor?: string;
   startedAt: string;
 }
@@ -65,6 +69,7 @@ export interface EngineState {
   startedAt: string;
   steps: Step[];
   runs: number;
+  totalKeys?: number;
 }
 
 export interface BulkJobResult {
@@ -92,6 +97,11 @@ export interface BulkJobResult {
   cancelled?: boolean;
 }
 
+const counting = proxyActivities<RestoreActivities>({
+  startToCloseTimeout: '6 hours',
+  heartbeatTimeout: '1 minute',
+  retry: { maximumAttempts: 3 },
+});
 const checks = proxyActivities<RestoreActivities & ReportActivities>({
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 10 },
@@ -211,6 +221,9 @@ async function runJob(
 
   setHandler(progressQuery, () => {
     const elapsed = (Date.now() - Date.parse(state.startedAt)) / 1000;
+    const rate = elapsed > 0 ? state.planned.keys / elapsed : 0;
+    const left =
+      state.totalKeys !== undefined ? Math.max(0, state.totalKeys - state.planned.keys) : undefined;
     return {
       phase: state.paused ? 'paused' : phase,
       dryRun: job.dryRun,
@@ -220,8 +233,10 @@ async function runJob(
       failed: state.failedCount,
       paused: state.paused,
       concurrency: state.concurrency,
-      keysPerSecond: elapsed > 0 ? state.planned.keys / elapsed : 0,
+      keysPerSecond: rate,
       listingDone,
+      totalKeys: state.totalKeys,
+      etaSeconds: left !== undefined && rate > 0 ? left / rate : undefined,
       cursor: state.cursor,
       startedAt: state.startedAt,
     };
@@ -284,6 +299,16 @@ async function runJob(
       undefined,
       (r) => `versioning ${r.versioning}`,
     );
+  }
+
+  // The count runs beside the pages and only feeds the ETA: its failure costs nothing but the ETA.
+  if (state.totalKeys === undefined) {
+    counting
+      .countKeys(source)
+      .then((c) => {
+        state.totalKeys = c.keys;
+      })
+      .catch(() => undefined);
   }
 
   phase = job.dryRun ? 'planning' : 'restoring';

@@ -118,6 +118,12 @@ it('pauses (no page left running, nothing written), resumes, and completes', asy
     args: [{ source: { bucket }, at, pageSize: 100, concurrency: 2 } satisfies PointInTimeRestoreInput],
   });
   await waitFor('some keys restored', async () => ((await progressOf(handle))?.applied.keys ?? 0) > 20);
+  // The count beside the job has found every key: the progress has a total and an ETA.
+  const counted = await waitFor('a total', async () => {
+    const p = await progressOf(handle);
+    return p?.totalKeys !== undefined && p;
+  });
+  expect(counted.totalKeys).toBe(600);
   await handle.signal(pauseSignal);
   // Paused: the running page was cancelled and has stopped.
   await waitFor(
@@ -125,7 +131,8 @@ it('pauses (no page left running, nothing written), resumes, and completes', asy
     async () => {
       const p = await progressOf(handle);
       const d = await handle.describe();
-      return p?.paused && (d.raw.pendingActivities ?? []).length === 0;
+      const pages = (d.raw.pendingActivities ?? []).filter((a) => a.activityType?.name === 'restorePage');
+      return p?.paused && pages.length === 0;
     },
     30,
   );
