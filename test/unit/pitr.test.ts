@@ -919,6 +919,7 @@ describe('PointInTimeRestoreInput', () => {
         dryRun: false,
         concurrency: 32,
         pageSize: 1000,
+        pagesPerRun: 500,
       },
     });
     if (!result.ok) throw new Error('expected ok');
@@ -937,6 +938,7 @@ describe('PointInTimeRestoreInput', () => {
       deleteKeysCreatedAfter: true,
       concurrency: 8,
       pageSize: 500,
+      pagesPerRun: 500,
       reason: 'INC-42',
     };
     expect(parse(input)).toEqual({ ok: true, value: input });
