@@ -15,7 +15,14 @@ import { localStackConfig, stackDir } from '../worker/config';
 import { createWorker } from '../worker/worker';
 import { downloadVersion } from './download';
 import { formatSteps } from './format';
-import { connect, startVersionRecovery, VersionRecoveryResult, webUiLink } from './lifeboat';
+import {
+  BulkJobResult,
+  connect,
+  startPointInTimeRestore,
+  startVersionRecovery,
+  VersionRecoveryResult,
+  webUiLink,
+} from './lifeboat';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -59,9 +66,24 @@ async function main(): Promise<void> {
   );
   await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'docs/contract.pdf' }));
 
+  // A whole prefix: 40 product pages, good before the incident, then a bad deploy rewrites a third of
+  // them, deletes some and drops in a file that did not exist.
+  const pages = Array.from({ length: 40 }, (_, i) => `site/products/${String(i).padStart(3, '0')}.html`);
+  for (const k of pages)
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: k, Body: `<h1>${k}</h1>` }));
+  await sleep(1100);
+  const beforeDeploy = new Date().toISOString();
+  await sleep(1100);
+  for (const [i, k] of pages.entries()) {
+    if (i % 3 === 0)
+      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: k, Body: '<h1>500 Internal Error</h1>' }));
+    if (i % 7 === 1) await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: k }));
+  }
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'site/products/debug.html', Body: 'secrets' }));
+
   const worker = await createWorker(config);
   const client = await connect(config);
-  const results = await worker.runUntil(async () => {
+  const outcome = await worker.runUntil(async () => {
     say(`3. Recovering with versionRecovery workflows (worker on task queue "${config.temporal.taskQueue}")`);
     const runs: VersionRecoveryResult[] = [];
     for (const input of [
@@ -88,8 +110,18 @@ async function main(): Promise<void> {
       const handle = await startVersionRecovery(client, config, input, `demo/${bucket}/${input.action}`);
       runs.push((await handle.result()) as VersionRecoveryResult);
     }
-    return runs;
+    say(`4. Restoring site/ to ${beforeDeploy} with pointInTimeRestore: a dry run first, then for real`);
+    const input = { source: { bucket, prefix: 'site/' }, at: beforeDeploy, pageSize: 10 };
+    const plan = (await (
+      await startPointInTimeRestore(client, config, { ...input, dryRun: true })
+    ).result()) as BulkJobResult;
+    say(
+      `   plan: ${plan.planned.keys} keys, copy back ${plan.planned.copy}, undelete ${plan.planned.removeMarkers}, delete ${plan.planned.delete}, unchanged ${plan.planned.unchanged}`,
+    );
+    const restore = (await (await startPointInTimeRestore(client, config, input)).result()) as BulkJobResult;
+    return { runs, restore };
   });
+  const { runs: results, restore } = outcome;
 
   const dir = join(stackDir(), 'demo');
   mkdirSync(dir, { recursive: true });
@@ -111,6 +143,14 @@ async function main(): Promise<void> {
       'images/logo.svg downloaded byte for byte',
       readFileSync(downloaded.path, 'utf8') === files['images/logo.svg'],
     ],
+    [
+      'site/ is back as it was before the deploy (40 pages right, debug.html gone)',
+      (await Promise.all(pages.map(async (k) => (await read(k)) === `<h1>${k}</h1>`))).every(Boolean) &&
+        (await read('site/products/debug.html').then(
+          () => false,
+          () => true,
+        )),
+    ],
   ] as const;
 
   for (const r of results) {
@@ -119,6 +159,13 @@ async function main(): Promise<void> {
     say(formatSteps(r.steps));
     say(`Web UI: ${webUiLink(config, r.workflowId)}`);
   }
+  say('');
+  say(
+    `== ${restore.workflowId}: pointInTimeRestore, ${restore.applied.keys} keys changed in ${restore.pages} pages, RTO ${restore.rtoSeconds.toFixed(2)} s`,
+  );
+  say(formatSteps(restore.steps));
+  say(`Reports (plan, undo manifest): ${restore.reportsPrefix}`);
+  say(`Web UI: ${webUiLink(config, restore.workflowId)}`);
   say('');
   for (const [what, ok] of checks) say(`${ok ? 'ok  ' : 'FAIL'} ${what}`);
   say('');
