@@ -429,8 +429,15 @@ cmd_status() {
   status_line temporal $s "127.0.0.1:$TEMPORAL_PORT (Web UI http://127.0.0.1:$TEMPORAL_UI_PORT, log $LOGS/temporal.log)"
   rc=$((rc | s))
   ceph_alive && s=0 || s=1
-  status_line ceph $s "mon 127.0.0.1:$MON_PORT (log $LOGS/ceph-osd.0.log)"
+  local used=""
+  [ "$s" = 0 ] && used=$(timeout 5 ceph osd df -f json 2>/dev/null | python3 -c \
+    'import json,sys; d=json.load(sys.stdin)["summary"]; print("%.0f%% of %d MiB in-memory store used" % (d["average_utilization"], d["total_kb"] // 1024))' 2>/dev/null)
+  status_line ceph $s "mon 127.0.0.1:$MON_PORT${used:+, $used} (log $LOGS/ceph-osd.0.log)"
   rc=$((rc | s))
+  # RGW stops answering writes (it waits, it does not fail) when the in-memory store is full.
+  case "$used" in
+  9[0-9]%* | 100%*) printf '%s\n' "warning: the Ceph store is nearly full: writes will hang; npm run stack:down && npm run stack:up empties it, or raise LIFEBOAT_CEPH_MEMORY_BYTES" >&2 ;;
+  esac
   rgw_ready "$PRIMARY_PORT" && s=0 || s=1
   status_line primary $s "http://127.0.0.1:$PRIMARY_PORT (log $LOGS/rgw-primary.log)"
   rc=$((rc | s))
