@@ -1,0 +1,102 @@
+// The benchmark's own S3 chores on the primary zone: buckets, bulk puts, listings, ranged reads and
+// cleaning up everything it created (versions and delete markers included).
+import {
+  CreateBucketCommand,
+  DeleteBucketCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  ListBucketsCommand,
+  ListObjectsV2Command,
+  ListObjectVersionsCommand,
+  PutBucketVersioningCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+
+/** Runs `fn` over `items` with at most `limit` at once. */
+export async function forEachLimited<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        await fn(items[i], i);
+      }
+    }),
+  );
+}
+
+export async function createBucket(s3: S3Client, bucket: string, versioned = false): Promise<void> {
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  if (versioned) {
+    await s3.send(
+      new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }),
+    );
+  }
+}
+
+export interface Listed {
+  key: string;
+  size: number;
+  etag: string;
+}
+
+/** Every current object of the bucket, in key order. */
+export async function listObjects(s3: S3Client, bucket: string): Promise<Listed[]> {
+  const out: Listed[] = [];
+  let token: string | undefined;
+  do {
+    const page = await s3.send(
+      new ListObjectsV2Command({ Bucket: bucket, ContinuationToken: token, MaxKeys: 1000 }),
+    );
+    for (const o of page.Contents ?? [])
+      out.push({ key: o.Key ?? '', size: o.Size ?? 0, etag: (o.ETag ?? '').replace(/"/g, '') });
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return out;
+}
+
+export async function getRange(s3: S3Client, bucket: string, key: string, range?: string): Promise<Buffer> {
+  const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: range }));
+  return Buffer.from(await out.Body!.transformToByteArray());
+}
+
+/** Deletes every version, delete marker and object of the bucket, then the bucket. Absent: nothing. */
+export async function deleteBucket(s3: S3Client, bucket: string): Promise<number> {
+  let deleted = 0;
+  for (;;) {
+    let page;
+    try {
+      page = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket, MaxKeys: 1000 }));
+    } catch (err) {
+      if ((err as { name?: string }).name === 'NoSuchBucket') return deleted;
+      throw err;
+    }
+    const ids = [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])].map((v) => ({
+      Key: v.Key!,
+      VersionId: v.VersionId,
+    }));
+    if (ids.length === 0) break;
+    const chunks: (typeof ids)[] = [];
+    for (let i = 0; i < ids.length; i += 250) chunks.push(ids.slice(i, i + 250));
+    await forEachLimited(chunks, 4, async (chunk) => {
+      const out = await s3.send(
+        new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: chunk, Quiet: true } }),
+      );
+      const first = out.Errors?.[0];
+      if (first) throw new Error(`${bucket}: ${first.Key}: ${first.Code ?? ''} ${first.Message ?? ''}`);
+    });
+    deleted += ids.length;
+  }
+  await s3.send(new DeleteBucketCommand({ Bucket: bucket }));
+  return deleted;
+}
+
+/** The names of the buckets that start with `prefix`. */
+export async function bucketsStartingWith(s3: S3Client, prefix: string): Promise<string[]> {
+  const out = await s3.send(new ListBucketsCommand({}));
+  return (out.Buckets ?? []).map((b) => b.Name ?? '').filter((n) => n.startsWith(prefix));
+}
