@@ -104,6 +104,8 @@ interface Context {
   reportsBucket: string;
   concurrency: number;
   created: Set<string>;
+  /** Every measurement so far (each run), kept for the page when a later step fails. */
+  done: Measurement[];
   warnings: string[];
   tools: Set<ToolId>;
 }
@@ -200,8 +202,13 @@ async function measure(
         sampled: 0,
         problems: [`the tool failed: ${outcome.error ?? 'unknown error'}`],
       };
-  await deleteBucket(ctx.s3, target);
-  ctx.created.delete(target);
+  try {
+    await deleteBucket(ctx.s3, target);
+    ctx.created.delete(target);
+  } catch (err) {
+    // Left for the final clean-up (it deletes every bucket of the run): not a reason to stop here.
+    log(`  could not delete ${target} yet: ${(err as Error).message}`);
+  }
   if (spec.freeData) {
     await waitQuiet(ctx.ceph, ctx.pids, 120);
     await ctx.ceph.collectGarbage();
@@ -382,6 +389,7 @@ async function rounds(
     for (const r of selected) {
       const m = await measure(ctx, { ...base, tool: r.tool, run: r.run });
       byTool.set(r.tool, [...(byTool.get(r.tool) ?? []), m]);
+      ctx.done.push(m);
     }
   }
   return selected.map((r) => combineRuns(byTool.get(r.tool)!));
@@ -744,6 +752,7 @@ async function main() {
     reportsBucket,
     concurrency: opts.concurrency,
     created: new Set(),
+    done: [],
     warnings: [],
     tools: opts.tools,
   };
@@ -794,6 +803,7 @@ async function main() {
   });
 
   const all: Measurement[] = [];
+  let failure: Error | undefined;
   try {
     log(`run ${runId}: ${opts.small} small, ${opts.large} large objects, concurrency ${opts.concurrency}`);
     if (opts.tools.has('lifeboat')) {
@@ -804,6 +814,14 @@ async function main() {
     }
     if (opts.only.has('small') || opts.only.has('pitr')) all.push(...(await smallAndPitr(ctx, opts, meta)));
     if (opts.only.has('large')) all.push(...(await largeObjects(ctx, opts, meta)));
+  } catch (err) {
+    // Keep what was measured: the page says where the run stopped.
+    failure = err as Error;
+    ctx.warnings.push(`the run stopped early: ${failure.message}`);
+    const groups = new Map<string, Measurement[]>();
+    for (const m of ctx.done)
+      groups.set(`${m.scenario}/${m.tool}`, [...(groups.get(`${m.scenario}/${m.tool}`) ?? []), m]);
+    all.splice(0, all.length, ...[...groups.values()].map(combineRuns));
   } finally {
     await cleanup();
   }
@@ -811,6 +829,7 @@ async function main() {
 
   log(`measurements saved in ${saveRun(root, all, meta)}`);
   await publish(root, opts.out, all, meta);
+  if (failure) throw failure;
   if (all.some((m) => !m.ok)) process.exitCode = 1;
 }
 

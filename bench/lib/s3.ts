@@ -65,7 +65,7 @@ export async function getRange(s3: S3Client, bucket: string, key: string, range?
 }
 
 /** Deletes every version, delete marker and object of the bucket, then the bucket. Absent: nothing. */
-export async function deleteBucket(s3: S3Client, bucket: string): Promise<number> {
+export async function deleteBucket(s3: S3Client, bucket: string, attempt = 1): Promise<number> {
   let deleted = 0;
   for (;;) {
     let page;
@@ -91,7 +91,14 @@ export async function deleteBucket(s3: S3Client, bucket: string): Promise<number
     });
     deleted += ids.length;
   }
-  await s3.send(new DeleteBucketCommand({ Bucket: bucket }));
+  try {
+    await s3.send(new DeleteBucketCommand({ Bucket: bucket }));
+  } catch (err) {
+    // RGW sometimes answers BucketNotEmpty right after the last objects went: list and try again.
+    if ((err as { name?: string }).name !== 'BucketNotEmpty' || attempt >= 5) throw err;
+    await new Promise((r) => setTimeout(r, 1000 * attempt));
+    return deleted + (await deleteBucket(s3, bucket, attempt + 1));
+  }
   return deleted;
 }
 
