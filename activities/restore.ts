@@ -22,7 +22,8 @@ import {
   TargetObject,
   targetKey,
 } from '../core/pitr';
-import { bareEtag, VersionEntry } from '../core/versions';
+import { inRange, KeyRange, KeySampler } from '../core/key-ranges';
+import { bareEtag, compareKeys, VersionEntry } from '../core/versions';
 import { s3For } from './deps';
 import { ReportsDeps, writeReport } from './reports';
 import { copyVersion } from './s3/copy';
@@ -52,6 +53,8 @@ export interface RestorePageInput {
   pageSize: number;
   /** Start after this key (the workflow's cursor); undefined for the first page. */
   afterKey?: string;
+  /** The last key of this job's range (a part of a split job); undefined: to the end of the prefix. */
+  untilKey?: string;
 }
 
 export interface FailedKey {
@@ -103,6 +106,7 @@ async function listCompleteKeys(
   prefix: string,
   afterKey: string | undefined,
   pageSize: number,
+  untilKey?: string,
 ): Promise<{ groups: KeyGroup[]; done: boolean }> {
   const collected: VersionEntry[] = [];
   let keyMarker = afterKey;
@@ -115,9 +119,11 @@ async function listCompleteKeys(
       VersionIdMarker: versionIdMarker,
       MaxKeys: pageSize,
     });
-    collected.push(...page.entries.filter((e) => afterKey === undefined || e.key > afterKey));
+    const beyond = untilKey !== undefined && page.entries.some((e) => compareKeys(e.key, untilKey) > 0);
+    collected.push(...page.entries.filter((e) => inRange(e.key, { afterKey, untilKey })));
     const groups = groupByKey(collected);
-    if (!page.isTruncated) return { groups, done: true };
+    // Past the end of the range: every key of the range has been seen whole.
+    if (!page.isTruncated || beyond) return { groups, done: true };
     // Truncated: the last key may go on in the next page, so it waits for the next call.
     if (groups.length > 1) return { groups: groups.slice(0, -1), done: false };
     keyMarker = page.nextKeyMarker;
@@ -147,8 +153,8 @@ async function listTargetRange(
       { abortSignal: activitySignal() },
     );
     for (const o of page.Contents ?? []) {
-      if (o.Key === undefined || (startAfter !== undefined && o.Key <= startAfter)) continue;
-      if (o.Key > last) return out;
+      if (o.Key === undefined || (startAfter !== undefined && compareKeys(o.Key, startAfter) <= 0)) continue;
+      if (compareKeys(o.Key, last) > 0) return out;
       out.set(o.Key, { etag: bareEtag(o.ETag), size: o.Size ?? 0 });
     }
     if (!page.IsTruncated) return out;
@@ -203,17 +209,25 @@ export function createRestoreActivities(deps: ReportsDeps) {
     },
 
     /**
-     * Counts the keys (with any version or marker) under a prefix, for the progress ETA: one request
-     * per 1,000 versions, against one or more per key for the restore itself. Runs beside the pages.
+     * Counts the keys (with any version or marker) under a prefix, within a key range if given, for
+     * the progress ETA: one request per 1,000 versions, against one or more per key for the restore
+     * itself. Runs beside the pages. With `parts`, also returns the boundaries that split the keys
+     * into that many ranges of about equal size (memory: a bounded sample of keys, not the listing).
      */
-    countKeys: async (ref: Location): Promise<{ keys: number; versions: number }> => {
+    countKeys: async (
+      ref: Location & KeyRange & { parts?: number },
+    ): Promise<{ keys: number; versions: number; boundaries?: string[] }> => {
       const s3 = s3For(deps, ref.region);
       const ctx = Context.current();
-      let keys = 0;
+      const sampler = new KeySampler();
       let versions = 0;
-      let lastKey: string | undefined;
-      let keyMarker: string | undefined;
+      let keyMarker: string | undefined = ref.afterKey;
       let versionIdMarker: string | undefined;
+      const done = () => ({
+        keys: sampler.keys,
+        versions,
+        boundaries: ref.parts !== undefined ? sampler.boundaries(ref.parts) : undefined,
+      });
       try {
         for (;;) {
           const page = await listVersionsPage(s3, {
@@ -223,12 +237,14 @@ export function createRestoreActivities(deps: ReportsDeps) {
             VersionIdMarker: versionIdMarker,
           });
           for (const e of page.entries) {
+            if (ref.untilKey !== undefined && compareKeys(e.key, ref.untilKey) > 0) return done();
+            // RGW starts a listing AT its KeyMarker (AWS: after it).
+            if (!inRange(e.key, ref)) continue;
             versions++;
-            if (e.key !== lastKey) keys++;
-            lastKey = e.key;
+            sampler.add(e.key);
           }
-          ctx.heartbeat({ keys, versions });
-          if (!page.isTruncated) return { keys, versions };
+          ctx.heartbeat({ keys: sampler.keys, versions });
+          if (!page.isTruncated) return done();
           keyMarker = page.nextKeyMarker;
           versionIdMarker = page.nextVersionIdMarker;
         }
@@ -264,6 +280,7 @@ export function createRestoreActivities(deps: ReportsDeps) {
           input.source.prefix,
           startAfter,
           input.pageSize,
+          input.untilKey,
         );
         if (target && listed.groups.length > 0) {
           const map = (k: string) => targetKey(k, input.source.prefix, target.prefix);

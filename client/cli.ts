@@ -228,7 +228,8 @@ function formatProgress(p: Progress): string {
   const eta = p.etaSeconds !== undefined && !p.paused ? `, ETA ${Math.ceil(p.etaSeconds)} s` : '';
   const seen = `${p.planned.keys}${total} keys listed (copy ${p.planned.copy}, undelete ${p.planned.removeMarkers}, delete ${p.planned.delete}, unchanged ${p.planned.unchanged})`;
   const done = p.dryRun ? 'dry run' : `${p.applied.keys} done, ${formatBytes(p.applied.bytes)} copied`;
-  return `${p.phase}: page ${p.pages}, ${seen}, ${done}, ${p.failed} failed, ${p.keysPerSecond.toFixed(0)} keys/s${eta}, concurrency ${p.concurrency}`;
+  const parts = p.parts ? `, parts ${p.parts.done}/${p.parts.total} done` : '';
+  return `${p.phase}: page ${p.pages}, ${seen}, ${done}, ${p.failed} failed, ${p.keysPerSecond.toFixed(0)} keys/s${eta}, concurrency ${p.concurrency}${parts}`;
 }
 
 function summarizeJob(r: BulkJobResult, config: LifeboatConfig): string {
@@ -266,6 +267,10 @@ function summarizeJob(r: BulkJobResult, config: LifeboatConfig): string {
   for (const f of r.failed.slice(0, 10)) lines.push(`  failed: ${f.key} (${f.action}): ${f.error}`);
   if (r.reportsPrefix)
     lines.push(`reports: ${r.reportsPrefix} (${r.dryRun ? 'plan/' : 'undo/, failed/'}, report.json)`);
+  for (const part of r.parts ?? [])
+    lines.push(
+      `  ${part.workflowId}: ${part.status}${part.keys !== undefined ? `, ${part.keys} keys, ${part.applied} applied, ${part.failedCount} failed` : ''}${part.error ? `: ${part.error}` : ''}`,
+    );
   lines.push('', formatSteps(r.steps));
   const link = webUiLink(config, r.workflowId);
   if (link) lines.push('', `Web UI: ${link}`);
@@ -307,6 +312,7 @@ interface BulkOptions {
   skipExisting: boolean;
   concurrency: string;
   pageSize: string;
+  parts: string;
   dryRun?: boolean;
   detach?: boolean;
   id?: string;
@@ -336,6 +342,7 @@ async function runBulk(
     dryRun: opts.dryRun ?? false,
     concurrency: intOption('concurrency', opts.concurrency),
     pageSize: intOption('page-size', opts.pageSize),
+    parts: intOption('parts', opts.parts),
     reason: opts.reason,
   };
   let start: (client: Awaited<ReturnType<typeof connect>>) => ReturnType<typeof startPointInTimeRestore>;
@@ -390,6 +397,11 @@ function bulkCommands(program: Command): void {
       .option('--to-prefix <prefix>', 'target prefix (default: the source prefix)')
       .option('--concurrency <n>', 'objects in flight at once (1-256)', '32')
       .option('--page-size <n>', 'versions listed per page, one activity each (1-1000)', '1000')
+      .option(
+        '--parts <n>',
+        'split the keys into n ranges of about equal size, each a child workflow <id>/part-<i> (1-64)',
+        '1',
+      )
       .option('--dry-run', 'plan and write the plan to the reports location, change nothing')
       .option('--detach', 'start the workflow and print its id without waiting')
       .option('--reason <text>', 'why this is run (kept in the report)')

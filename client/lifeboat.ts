@@ -17,6 +17,7 @@ import type { VersionRecoveryResult } from '../workflows/version-recovery';
 import { stepsQuery } from '../workflows/lib/steps';
 import type { BulkJobResult, Progress } from '../workflows/point-in-time-restore';
 import { progressQuery } from '../workflows/point-in-time-restore';
+import { addCounts } from '../core/pitr';
 
 /** A problem the operator can fix: bad input, unreachable service. Exit code 2 in the CLI. */
 export class UsageError extends Error {}
@@ -133,9 +134,38 @@ export async function startBulkCopy(
   return startWorkflow(client, config, 'bulkCopy', workflowId ?? bulkCopyWorkflowId(input), input);
 }
 
-/** The bulk job's progress, or undefined when no worker answers. */
+/**
+ * The bulk job's progress, or undefined when no worker answers. A split job's counts are those of
+ * its finished parts plus, here, those of the parts still running (asked each in turn).
+ */
 export async function jobProgress(handle: WorkflowHandle): Promise<Progress | undefined> {
-  return handle.query(progressQuery).catch(() => undefined);
+  const p = await handle.query(progressQuery).catch(() => undefined);
+  if (!p?.parts || p.parts.running.length === 0) return p;
+  const client = handle.client;
+  const running = await Promise.all(
+    p.parts.running.map((id) =>
+      client
+        .getHandle(id)
+        .query(progressQuery)
+        .catch(() => undefined),
+    ),
+  );
+  const planned = running.reduce((c, r) => (r ? addCounts(c, r.planned) : c), p.planned);
+  const applied = running.reduce((c, r) => (r ? addCounts(c, r.applied) : c), p.applied);
+  const pages = running.reduce((n, r) => n + (r?.pages ?? 0), p.pages);
+  const failed = running.reduce((n, r) => n + (r?.failed ?? 0), p.failed);
+  const elapsed = (Date.now() - Date.parse(p.startedAt)) / 1000;
+  const keysPerSecond = elapsed > 0 ? planned.keys / elapsed : 0;
+  const left = p.totalKeys !== undefined ? Math.max(0, p.totalKeys - planned.keys) : undefined;
+  return {
+    ...p,
+    planned,
+    applied,
+    pages,
+    failed,
+    keysPerSecond,
+    etaSeconds: left !== undefined && keysPerSecond > 0 ? left / keysPerSecond : undefined,
+  };
 }
 
 /** The failure's own type and message, when a run failed. */

@@ -198,6 +198,16 @@ export function targetKey(sourceKey: string, sourcePrefix: string, targetPrefix:
   return targetPrefix + sourceKey.slice(sourcePrefix.length);
 }
 
+const keyRange = z
+  .object({ afterKey: z.string().min(1).optional(), untilKey: z.string().min(1).optional() })
+  .strict();
+
+function refineParts(input: { parts: number; range?: unknown }, ctx: z.RefinementCtx) {
+  if (input.parts > 1 && input.range !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['parts'], message: 'a part of a split job cannot be split again' });
+  }
+}
+
 export const PointInTimeRestoreInput = z
   .object({
     source: z
@@ -220,10 +230,19 @@ export const PointInTimeRestoreInput = z
     pageSize: z.number().int().min(1).max(1000).default(1000),
     /** Pages per workflow run before continuing as new (the server may suggest it sooner). */
     pagesPerRun: z.number().int().min(1).max(10000).default(500),
+    /**
+     * Split the key space into this many ranges of about equal size, each run by a child workflow
+     * (`<jobId>/part-<n>`) with its own history: for buckets of millions of keys, and to spread a job
+     * over several workers. 1: no split.
+     */
+    parts: z.number().int().min(1).max(64).default(1),
+    /** Set by the parent of a split job: the key range of this part (after `afterKey`, up to `untilKey`). */
+    range: keyRange.optional(),
     reason: z.string().max(500).optional(),
   })
   .strict()
   .superRefine((input, ctx) => {
+    refineParts(input, ctx);
     if (input.from !== undefined && Date.parse(input.from) >= Date.parse(input.at)) {
       ctx.addIssue({ code: 'custom', path: ['from'], message: 'must be before "at"' });
     }
@@ -266,10 +285,19 @@ export const BulkCopyInput = z
     pageSize: z.number().int().min(1).max(1000).default(1000),
     /** Pages per workflow run before continuing as new (the server may suggest it sooner). */
     pagesPerRun: z.number().int().min(1).max(10000).default(500),
+    /**
+     * Split the key space into this many ranges of about equal size, each run by a child workflow
+     * (`<jobId>/part-<n>`) with its own history: for buckets of millions of keys, and to spread a job
+     * over several workers. 1: no split.
+     */
+    parts: z.number().int().min(1).max(64).default(1),
+    /** Set by the parent of a split job: the key range of this part (after `afterKey`, up to `untilKey`). */
+    range: keyRange.optional(),
     reason: z.string().max(500).optional(),
   })
   .strict()
   .superRefine((input, ctx) => {
+    refineParts(input, ctx);
     const { source: s, target: t } = input;
     if (
       t.region === s.region &&

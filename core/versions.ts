@@ -61,3 +61,24 @@ export function deleteMarkersOnTop(entries: readonly VersionEntry[]): VersionEnt
   }
   return markers;
 }
+
+/**
+ * S3's key order: UTF-8 bytes, which is code point order. JavaScript's `<` compares UTF-16 code
+ * units and puts keys with characters above U+FFFF (surrogates, 0xD800-0xDFFF) before those with
+ * U+E000-U+FFFF; this puts them after, as S3 lists them.
+ */
+export function compareKeys(a: string, b: string): number {
+  if (a === b) return 0;
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    let ca = a.charCodeAt(i);
+    let cb = b.charCodeAt(i);
+    if (ca === cb) continue;
+    if (ca >= 0xd800 && cb >= 0xd800) {
+      ca = ca >= 0xe000 ? ca - 0x800 : ca + 0x2000;
+      cb = cb >= 0xe000 ? cb - 0x800 : cb + 0x2000;
+    }
+    return ca - cb;
+  }
+  return a.length - b.length;
+}

@@ -11,6 +11,8 @@ import {
   defineQuery,
   defineSignal,
   defineUpdate,
+  executeChild,
+  getExternalWorkflowHandle,
   isCancellation,
   proxyActivities,
   setHandler,
@@ -19,6 +21,7 @@ import {
 import type { FailedKey, Location, RestoreActivities } from '../activities/restore';
 import type { ReportActivities } from '../activities/report-activities';
 import { ErrorType } from '../core/errors';
+import { KeyRange, rangesFromBoundaries } from '../core/key-ranges';
 import { addCounts, emptyCounts, PlanCounts, PointInTimeRestoreInput, BulkCopyInput } from '../core/pitr';
 import { Step } from '../core/steps';
 import { parseInput } from '../core/validate';
@@ -30,6 +33,8 @@ export { PointInTimeRestoreInput, BulkCopyInput };
 export const pauseSignal = defineSignal('pause');
 export const resumeSignal = defineSignal('resume');
 export const setConcurrencyUpdate = defineUpdate<number, [number]>('setConcurrency');
+/** The parent of a split job passes a concurrency change on to its parts with this signal. */
+export const concurrencySignal = defineSignal<[number]>('concurrency');
 export const progressQuery = defineQuery<Progress>('progress');
 
 export interface Progress {
@@ -53,6 +58,8 @@ export interface Progress {
   etaSeconds?: number;
   cursor?: string;
   startedAt: string;
+  /** A split job: its parts (child workflows), done and running; their own progress has the details. */
+  parts?: { total: number; done: number; running: string[] };
 }
 
 /** What continue-as-new carries: cursors and counters, never object lists. */
@@ -95,6 +102,18 @@ export interface BulkJobResult {
   finishedAt: string;
   /** The job was cancelled: the counts say what was done before it stopped. */
   cancelled?: boolean;
+  /** A split job: the workflow id, key range and outcome of each part. */
+  parts?: PartOutcome[];
+}
+
+export interface PartOutcome {
+  workflowId: string;
+  range: KeyRange;
+  keys?: number;
+  status: 'done' | 'failed' | 'cancelled';
+  applied?: number;
+  failedCount?: number;
+  error?: string;
 }
 
 const counting = proxyActivities<RestoreActivities>({
@@ -129,7 +148,14 @@ interface Job {
   pageSize: number;
   /** Pages per run before continuing as new, whatever the server suggests (a page is ~10 events). */
   pagesPerRun: number;
+  parts: number;
+  range?: KeyRange;
+  /** The input of part `range`, for the child workflow that runs it. */
+  partInput: (range: KeyRange) => PointInTimeRestoreInput | BulkCopyInput;
 }
+
+/** Either engine workflow, called by name for a part: both take one input and return a job result. */
+type PartWorkflow = (input: PointInTimeRestoreInput | BulkCopyInput) => Promise<BulkJobResult>;
 
 function invalid(message: string, field: string): never {
   throw ApplicationFailure.create({
@@ -159,6 +185,9 @@ export async function pointInTimeRestore(
       skipExisting: true,
       pageSize: req.pageSize,
       pagesPerRun: req.pagesPerRun,
+      parts: req.parts,
+      range: req.range,
+      partInput: (range) => ({ ...input, parts: 1, range }),
     },
     req.concurrency,
     carried,
@@ -170,18 +199,23 @@ export async function bulkCopy(input: BulkCopyInput, carried?: EngineState): Pro
   const parsed = parseInput(BulkCopyInput, input, 'bulkCopy');
   if (!parsed.ok) invalid(parsed.message, parsed.field);
   const req = parsed.value;
+  const startedAt = new Date().toISOString();
   return runJob(
     {
       procedure: 'bulkCopy',
       source: req.source,
       target: req.target,
       // "As it is now" is the moment the job started, the same in every run of it.
-      at: req.at ?? carried?.startedAt ?? new Date().toISOString(),
+      at: req.at ?? carried?.startedAt ?? startedAt,
       dryRun: req.dryRun,
       deleteKeysCreatedAfter: false,
       skipExisting: req.skipExisting,
       pageSize: req.pageSize,
       pagesPerRun: req.pagesPerRun,
+      parts: req.parts,
+      range: req.range,
+      // Every part copies the state at the same instant: the parent's start.
+      partInput: (range) => ({ ...input, at: req.at ?? carried?.startedAt ?? startedAt, parts: 1, range }),
     },
     req.concurrency,
     carried,
@@ -207,6 +241,7 @@ async function runJob(
     startedAt: new Date().toISOString(),
     steps: [],
     runs: 0,
+    cursor: job.range?.afterKey,
   };
   state.runs += 1;
   const { source, target } = job;
@@ -218,6 +253,13 @@ async function runJob(
   let phase: Progress['phase'] = carried ? 'restoring' : 'checking';
   let listingDone = false;
   let pageScope: CancellationScope | undefined;
+  // A split job: the parts running now, to pass pause, resume and concurrency on to.
+  const runningParts = new Set<string>();
+  let partsTotal = 0;
+  let partsDone = 0;
+  const toParts = async (send: (id: string) => Promise<void>) => {
+    await Promise.all([...runningParts].map((id) => send(id).catch(() => undefined)));
+  };
 
   setHandler(progressQuery, () => {
     const elapsed = (Date.now() - Date.parse(state.startedAt)) / 1000;
@@ -239,6 +281,7 @@ async function runJob(
       etaSeconds: left !== undefined && rate > 0 ? left / rate : undefined,
       cursor: state.cursor,
       startedAt: state.startedAt,
+      parts: partsTotal > 0 ? { total: partsTotal, done: partsDone, running: [...runningParts] } : undefined,
     };
   });
   setHandler(pauseSignal, () => {
@@ -247,17 +290,23 @@ async function runJob(
     markPhase('paused');
     // Stop the running page now: its activity sees the cancellation at its next heartbeat.
     pageScope?.cancel();
+    return toParts((id) => getExternalWorkflowHandle(id).signal(pauseSignal));
   });
   setHandler(resumeSignal, () => {
     if (!state.paused) return;
     state.paused = false;
     markPhase(job.dryRun ? 'plan' : 'restore');
+    return toParts((id) => getExternalWorkflowHandle(id).signal(resumeSignal));
+  });
+  setHandler(concurrencySignal, (n) => {
+    if (Number.isInteger(n) && n >= 1 && n <= 256) state.concurrency = n;
   });
   setHandler(
     setConcurrencyUpdate,
-    (n) => {
+    async (n) => {
       const previous = state.concurrency;
       state.concurrency = n;
+      await toParts((id) => getExternalWorkflowHandle(id).signal(concurrencySignal, n));
       return previous;
     },
     {
@@ -301,10 +350,12 @@ async function runJob(
     );
   }
 
+  if (job.parts > 1 && !job.range) return runParts();
+
   // The count runs beside the pages and only feeds the ETA: its failure costs nothing but the ETA.
   if (state.totalKeys === undefined) {
     counting
-      .countKeys(source)
+      .countKeys({ ...source, ...job.range })
       .then((c) => {
         state.totalKeys = c.keys;
       })
@@ -346,6 +397,7 @@ async function runJob(
                 concurrency: state.concurrency,
                 pageSize: job.pageSize,
                 afterKey: state.cursor,
+                untilKey: job.range?.untilKey,
               }),
             );
           } catch (err) {
@@ -380,7 +432,7 @@ async function runJob(
         failed: state.failedCount,
       }),
     );
-  const buildResult = (): BulkJobResult => {
+  function buildResult(): BulkJobResult {
     const finishedAt = new Date().toISOString();
     return {
       workflowId: workflowInfo().workflowId,
@@ -401,6 +453,96 @@ async function runJob(
       finishedAt,
     };
   };
+  /**
+   * A split job: count the keys once and cut them into `parts` ranges of about equal size, then run
+   * each range as a child workflow `<jobId>/part-<n>` (the same workflow, with `range` set), all at
+   * once; pause, resume and concurrency are passed on to the parts. The counts are the parts' sums.
+   */
+  async function runParts(): Promise<BulkJobResult> {
+    const jobId = workflowInfo().workflowId;
+    const split = await log.run(
+      'split key space',
+      () => counting.countKeys({ ...source, parts: job.parts }),
+      undefined,
+      (r) => `${r.keys} keys in ${(r.boundaries?.length ?? 0) + 1} ranges`,
+    );
+    state.totalKeys = split.keys;
+    const ranges = rangesFromBoundaries(split.boundaries ?? []);
+    partsTotal = ranges.length;
+    phase = job.dryRun ? 'planning' : 'restoring';
+    markPhase(job.dryRun ? 'plan' : 'restore');
+    const outcomes: PartOutcome[] = ranges.map((range, n) => ({
+      workflowId: `${jobId}/part-${n}`,
+      range,
+      status: 'done',
+    }));
+    const runAll = () =>
+      Promise.all(
+        ranges.map(async (range, n) => {
+          const outcome = outcomes[n];
+          // A part started while the job is paused would run until its first page: wait instead.
+          await condition(() => !state.paused);
+          runningParts.add(outcome.workflowId);
+          try {
+            const r = await executeChild<PartWorkflow>(job.procedure, {
+              workflowId: outcome.workflowId,
+              args: [{ ...job.partInput(range), concurrency: state.concurrency }],
+            });
+            state.planned = addCounts(state.planned, r.planned);
+            state.applied = addCounts(state.applied, r.applied);
+            state.pageNumber += r.pages;
+            state.failedCount += r.failedCount;
+            for (const f of r.failed) if (state.firstFailed.length < MAX_FAILED_KEPT) state.firstFailed.push(f);
+            Object.assign(outcome, { keys: r.planned.keys, applied: r.applied.keys, failedCount: r.failedCount });
+          } catch (err) {
+            outcome.status = isCancellation(err) ? 'cancelled' : 'failed';
+            outcome.error = (err as Error).message;
+            throw err;
+          } finally {
+            runningParts.delete(outcome.workflowId);
+            partsDone += 1;
+          }
+        }),
+      );
+    const partsStep = `${job.dryRun ? 'plan' : 'restore'} ${ranges.length} parts`;
+    try {
+      await log.run(partsStep, runAll, () => ({
+        parts: ranges.length,
+        keys: state.planned.keys,
+        applied: state.applied.keys,
+        failed: state.failedCount,
+      }));
+    } catch (err) {
+      if (isCancellation(err)) {
+        await CancellationScope.nonCancellable(async () => {
+          phase = 'failed';
+          markPhase('cancelled');
+          const result = { ...buildResult(), cancelled: true, parts: outcomes };
+          await checks.writeJobReport({ jobId: result.workflowId, report: result });
+        });
+      }
+      throw err;
+    }
+    listingDone = true;
+    return finish({ ...buildResult(), parts: outcomes });
+  }
+
+  async function finish(result: BulkJobResult): Promise<BulkJobResult> {
+    const written = await log.run(
+      'write report',
+      () => checks.writeJobReport({ jobId: result.workflowId, report: result }),
+      undefined,
+      (r) => r.report,
+    );
+    result.reportsPrefix = written.prefix;
+    result.report = written.report;
+    result.steps = log.steps;
+    phase = 'done';
+    markPhase(state.failedCount > 0 ? 'done-with-failures' : 'done');
+    await condition(allHandlersFinished);
+    return result;
+  }
+
   try {
     await runPages();
   } catch (err) {
@@ -418,18 +560,5 @@ async function runJob(
   }
 
   listingDone = true;
-
-  const result = buildResult();
-  const written = await log.run(
-    'write report',
-    () => checks.writeJobReport({ jobId: result.workflowId, report: result }),
-    undefined,
-    (r) => r.report,
-  );
-  result.reportsPrefix = written.prefix;
-  result.report = written.report;
-  phase = 'done';
-  markPhase(state.failedCount > 0 ? 'done-with-failures' : 'done');
-  await condition(allHandlersFinished);
-  return result;
+  return finish(buildResult());
 }

@@ -1,5 +1,5 @@
 // The `lifeboat` CLI as an operator runs it: a `lifeboat worker` process, commands, exit codes, files.
-import { DeleteObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -215,10 +215,14 @@ describe('lifeboat CLI', () => {
     expect((await getBytes(bucket, 'other/keep.txt')).toString()).toBe('changed outside the prefix');
 
     const dst = await createBucket(uniqueBucket('cli-copy-dst'));
-    const copy = await lifeboat('--json', 'copy', bucket, dst, '--prefix', 'site/');
+    const copy = await lifeboat('copy', bucket, dst, '--prefix', 'site/', '--parts', '2');
     expect(copy.code).toBe(0);
-    expect((JSON.parse(copy.stdout) as { applied: { copy: number } }).applied.copy).toBe(6);
+    // A split copy names its parts and their counts.
+    expect(copy.stdout).toMatch(/\/part-0: done, \d+ keys, \d+ applied, 0 failed/);
+    expect(copy.stdout).toMatch(/\/part-1: done/);
     expect((await getBytes(dst, 'site/page-4.html')).toString()).toBe('<p>good 4</p>');
+    const copied = await primary.send(new ListObjectsV2Command({ Bucket: dst }));
+    expect(copied.KeyCount).toBe(6);
   });
 
   it('pauses and resumes a detached restore from the CLI', async () => {

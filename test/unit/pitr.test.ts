@@ -920,6 +920,7 @@ describe('PointInTimeRestoreInput', () => {
         concurrency: 32,
         pageSize: 1000,
         pagesPerRun: 500,
+        parts: 1,
       },
     });
     if (!result.ok) throw new Error('expected ok');
@@ -939,6 +940,7 @@ describe('PointInTimeRestoreInput', () => {
       concurrency: 8,
       pageSize: 500,
       pagesPerRun: 500,
+      parts: 4,
       reason: 'INC-42',
     };
     expect(parse(input)).toEqual({ ok: true, value: input });
@@ -963,6 +965,8 @@ describe('PointInTimeRestoreInput', () => {
       },
     ],
     ['same bucket in another region profile', { target: { region: 'secondary', bucket: 'my-bucket' } }],
+    ['a part of a split job', { range: { afterKey: 'a', untilKey: 'm' } }],
+    ['the first part (open start)', { range: { untilKey: 'm' } }],
   ])('valid: %s', (_name, overrides) => {
     expect(parse({ source: { bucket: 'my-bucket' }, at: AT, ...overrides })).toMatchObject({ ok: true });
   });
@@ -1016,6 +1020,10 @@ describe('PointInTimeRestoreInput', () => {
     ['concurrency 257', { concurrency: 257 }, 'concurrency'],
     ['pageSize 1001', { pageSize: 1001 }, 'pageSize'],
     ['reason too long', { reason: 'x'.repeat(501) }, 'reason'],
+    ['parts 0', { parts: 0 }, 'parts'],
+    ['parts 65', { parts: 65 }, 'parts'],
+    ['a part split again', { parts: 2, range: { afterKey: 'a' } }, 'parts'],
+    ['an empty range key', { range: { afterKey: '' } }, 'range.afterKey'],
   ])('invalid: %s -> field %j', (_name, overrides, field) => {
     const result = parse({ source: { bucket: 'my-bucket' }, at: AT, ...overrides });
     expect(result).toMatchObject({ ok: false, field });

@@ -156,3 +156,83 @@ describe('pointInTimeRestore into another bucket, and bulkCopy', () => {
     expect((await getBytes(dst, 'data/3.txt')).toString()).toBe('changed');
   });
 });
+
+describe('split jobs: key ranges run as child workflows', () => {
+  it('a restore in 3 parts runs part-0..2 over contiguous ranges and gives the exact state at T', async () => {
+    const h = await buildHistory(uniqueBucket('pitr-parts'));
+    const before = await versionList(h.bucket);
+    const r = await run('pointInTimeRestore', {
+      source: { bucket: h.bucket },
+      at: h.at,
+      pageSize: 5,
+      parts: 3,
+    });
+    expect(r.failedCount).toBe(0);
+    await expectStateAtT(h);
+    const after = await versionList(h.bucket);
+    for (const v of dataVersions(before)) expect(dataVersions(after)).toContain(v);
+    expect(r.parts!.map((p) => [p.workflowId, p.status])).toEqual(
+      [0, 1, 2].map((n) => [`${r.workflowId}/part-${n}`, 'done']),
+    );
+    // The ranges tile the key space: each starts where the one before ended.
+    expect(r.parts![0].range.afterKey).toBeUndefined();
+    expect(r.parts![2].range.untilKey).toBeUndefined();
+    expect(r.parts![1].range.afterKey).toBe(r.parts![0].range.untilKey);
+    expect(r.parts![2].range.afterKey).toBe(r.parts![1].range.untilKey);
+    // Every key was planned by exactly one part: the parts' keys add up to all keys.
+    const keys = new Set(before.map((v) => v.split('|')[0]));
+    expect(r.planned.keys).toBe(keys.size);
+    expect(r.parts!.reduce((n, p) => n + p.keys!, 0)).toBe(keys.size);
+    for (const p of r.parts!) {
+      const child = await env.client.workflow.getHandle(p.workflowId).describe();
+      expect(child.status.name).toBe('COMPLETED');
+      expect(p.keys).toBeGreaterThan(0);
+    }
+    // Again: nothing to do in any part.
+    const again = await run('pointInTimeRestore', { source: { bucket: h.bucket }, at: h.at, parts: 3 });
+    expect([again.planned.copy, again.planned.removeMarkers, again.planned.delete]).toEqual([0, 0, 0]);
+  });
+
+  it('a split bulkCopy passes pause and resume on to its running parts', async () => {
+    const src = await createBucket(uniqueBucket('parts-src'));
+    await Promise.all(
+      Array.from({ length: 300 }, (_, i) => put(src, `p/${String(i).padStart(4, '0')}`, `v${i}`)),
+    );
+    const dst = await createBucket(uniqueBucket('parts-dst'));
+    seq += 1;
+    const handle = await env.client.workflow.start('bulkCopy', {
+      taskQueue,
+      workflowId: `test-parts-pause-${process.pid}-${Date.now()}-${seq}`,
+      args: [{ source: { bucket: src }, target: { bucket: dst }, pageSize: 10, concurrency: 1, parts: 3 }],
+    });
+    const { progressQuery, pauseSignal, resumeSignal } =
+      await import('../../workflows/point-in-time-restore');
+    let running: string[] = [];
+    for (let i = 0; i < 200 && running.length < 3; i++) {
+      running = (await handle.query(progressQuery)).parts?.running ?? [];
+      if (running.length < 3) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(running).toHaveLength(3);
+    await handle.signal(pauseSignal);
+    for (const id of running) {
+      let paused = false;
+      for (let i = 0; i < 100 && !paused; i++) {
+        paused = (await env.client.workflow.getHandle(id).query(progressQuery)).paused;
+        if (!paused) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect({ id, paused }).toEqual({ id, paused: true });
+    }
+    const count = async () =>
+      (await primary.send(new ListObjectsV2Command({ Bucket: dst, MaxKeys: 1000 }))).KeyCount ?? 0;
+    await new Promise((r) => setTimeout(r, 1500));
+    const whilePaused = await count();
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(await count()).toBe(whilePaused);
+    expect(whilePaused).toBeLessThan(300);
+    await handle.signal(resumeSignal);
+    const r = (await handle.result()) as BulkJobResult;
+    expect(r.applied.copy).toBe(300);
+    expect(await count()).toBe(300);
+    expect((await getBytes(dst, 'p/0123')).toString()).toBe('v123');
+  });
+});
