@@ -1,16 +1,20 @@
 // Every activity the worker registers, built from injected clients.
+import { createFailoverActivities } from './failover';
+import { createReplicationActivities, ReplicationDeps } from './replication';
 import { createReportActivities } from './report-activities';
 import { ReportsDeps } from './reports';
 import { createRestoreActivities } from './restore';
 import { createVersionRecoveryActivities } from './version-recovery';
 
-export type ActivityDeps = ReportsDeps;
+export type ActivityDeps = ReportsDeps & ReplicationDeps;
 
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createVersionRecoveryActivities(deps),
     ...createRestoreActivities(deps),
     ...createReportActivities(deps),
+    ...createFailoverActivities(deps),
+    ...createReplicationActivities(deps),
   };
 }
 

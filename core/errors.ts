@@ -12,6 +12,14 @@ export const ErrorType = {
   AccessDenied: 'AccessDenied',
   UnknownRegion: 'UnknownRegion',
   VerificationFailed: 'VerificationFailed',
+  /** The replica (the side to fail over to) does not answer. */
+  ReplicaUnavailable: 'ReplicaUnavailable',
+  /** The source did not come back within the failback's wait. */
+  SourceUnavailable: 'SourceUnavailable',
+  ApprovalTimedOut: 'ApprovalTimedOut',
+  FailoverRejected: 'FailoverRejected',
+  /** The platform cannot do what was asked (e.g. PutBucketReplication on Ceph RGW). */
+  NotSupported: 'NotSupported',
 } as const;
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
 

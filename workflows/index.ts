@@ -1,3 +1,5 @@
 // Every workflow the worker registers.
 export { versionRecovery } from './version-recovery';
 export { bulkCopy, pointInTimeRestore } from './point-in-time-restore';
+export { regionFailover } from './region-failover';
+export { regionFailback } from './region-failback';

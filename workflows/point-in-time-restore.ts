@@ -452,7 +452,7 @@ async function runJob(
       startedAt: state.startedAt,
       finishedAt,
     };
-  };
+  }
   /**
    * A split job: count the keys once and cut them into `parts` ranges of about equal size, then run
    * each range as a child workflow `<jobId>/part-<n>` (the same workflow, with `range` set), all at
@@ -492,8 +492,13 @@ async function runJob(
             state.applied = addCounts(state.applied, r.applied);
             state.pageNumber += r.pages;
             state.failedCount += r.failedCount;
-            for (const f of r.failed) if (state.firstFailed.length < MAX_FAILED_KEPT) state.firstFailed.push(f);
-            Object.assign(outcome, { keys: r.planned.keys, applied: r.applied.keys, failedCount: r.failedCount });
+            for (const f of r.failed)
+              if (state.firstFailed.length < MAX_FAILED_KEPT) state.firstFailed.push(f);
+            Object.assign(outcome, {
+              keys: r.planned.keys,
+              applied: r.applied.keys,
+              failedCount: r.failedCount,
+            });
           } catch (err) {
             outcome.status = isCancellation(err) ? 'cancelled' : 'failed';
             outcome.error = (err as Error).message;

@@ -1,0 +1,142 @@
+// Cross-region failover and failback: inputs, the active-region record, and the go/no-go decision.
+import { z } from 'zod';
+import { BucketPair } from './replication';
+import { bucketName, isoInstant, regionName } from './schema';
+
+const side = z.object({ region: regionName, bucket: bucketName }).strict();
+
+/** Where applications and the CLI read which side of a pair to use: one small JSON object per side. */
+export const DEFAULT_RECORD_KEY = '.lifeboat/active-region.json';
+
+export const RegionFailoverInput = z
+  .object({
+    /** The protected bucket (normally read and written) and its replica (the side to fail over to). */
+    source: side,
+    replica: side,
+    /** Skip the approval gate (drills). */
+    autoApprove: z.boolean().default(false),
+    /** How long the gate waits for `approve` or `reject` before the failover stops, in seconds. */
+    approvalTimeoutSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(7 * 24 * 3600)
+      .default(3600),
+    /** How long a health probe of the source waits for an answer. */
+    probeTimeoutSeconds: z.number().int().min(1).max(300).default(10),
+    /** Set up replica -> source replication, so writes made during the outage flow back later. */
+    reverseReplication: z.boolean().default(true),
+    /** Key of the active-region record in each side's bucket. */
+    recordKey: z.string().min(1).max(1024).default(DEFAULT_RECORD_KEY),
+    /** Told (HTTP POST, JSON) when direct access switches; no credentials in the URL, please. */
+    webhookUrl: z.url().optional(),
+    /** The RPO objective in seconds: the gate shows whether the replica's measured lag is within it. */
+    rpoObjectiveSeconds: z.number().nonnegative().optional(),
+    reason: z.string().max(500).optional(),
+  })
+  .strict()
+  .superRefine((input, ctx) => {
+    if (input.source.region === input.replica.region && input.source.bucket === input.replica.bucket)
+      ctx.addIssue({ code: 'custom', path: ['replica'], message: 'is the source itself' });
+  });
+export type RegionFailoverInput = z.input<typeof RegionFailoverInput>;
+export type RegionFailoverRequest = z.output<typeof RegionFailoverInput>;
+
+export const RegionFailbackInput = z
+  .object({
+    /** The same pair as the failover: `source` is the side coming back, `replica` the one serving now. */
+    source: side,
+    replica: side,
+    /** Seconds between health probes of the source while waiting for it (durable timers). */
+    probeIntervalSeconds: z.number().int().min(1).max(3600).default(60),
+    probeTimeoutSeconds: z.number().int().min(1).max(300).default(10),
+    /** Give up waiting for the source after this many seconds. */
+    maxWaitSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(90 * 24 * 3600)
+      .default(7 * 24 * 3600),
+    /** How long the platform's own catch-up may take before the bulk transfer does the rest. */
+    catchUpTimeoutSeconds: z.number().int().min(0).max(86400).default(900),
+    recordKey: z.string().min(1).max(1024).default(DEFAULT_RECORD_KEY),
+    webhookUrl: z.url().optional(),
+    reason: z.string().max(500).optional(),
+  })
+  .strict()
+  .superRefine((input, ctx) => {
+    if (input.source.region === input.replica.region && input.source.bucket === input.replica.bucket)
+      ctx.addIssue({ code: 'custom', path: ['replica'], message: 'is the source itself' });
+  });
+export type RegionFailbackInput = z.input<typeof RegionFailbackInput>;
+export type RegionFailbackRequest = z.output<typeof RegionFailbackInput>;
+
+/** The record kept in both sides' buckets: applications read it to know where to read and write. */
+export const ActiveRegionRecord = z
+  .object({
+    pair: BucketPair,
+    /** The side to use now. */
+    active: side,
+    since: isoInstant,
+    /** The workflow that wrote it. */
+    by: z.string(),
+    reason: z.string().optional(),
+    /** Increases with every switch: a reader that sees two records keeps the higher. */
+    generation: z.number().int().nonnegative(),
+  })
+  .strict();
+export type ActiveRegionRecord = z.infer<typeof ActiveRegionRecord>;
+
+/** The newer of two records (by generation, then time); undefined when there is none. */
+export function newerRecord(
+  a: ActiveRegionRecord | undefined,
+  b: ActiveRegionRecord | undefined,
+): ActiveRegionRecord | undefined {
+  if (!a) return b;
+  if (!b) return a;
+  if (a.generation !== b.generation) return a.generation > b.generation ? a : b;
+  return Date.parse(a.since) >= Date.parse(b.since) ? a : b;
+}
+
+export interface Readiness {
+  go: boolean;
+  /** One sentence per finding, for the gate and the step log. */
+  findings: string[];
+}
+
+/**
+ * The go/no-go shown at the approval gate. A failover is always possible (the primary is down);
+ * what the operator needs is how much data is at risk, and whether that fits the objective.
+ */
+export function failoverReadiness(facts: {
+  sourceHealthy: boolean;
+  replicaHealthy: boolean;
+  rpoSeconds: number | null;
+  rpoObjectiveSeconds?: number;
+  keysBehind: number | null;
+}): Readiness {
+  const findings: string[] = [];
+  let go = true;
+  if (!facts.replicaHealthy) {
+    go = false;
+    findings.push('the replica does not answer: failing over to it would make nothing readable');
+  }
+  findings.push(
+    facts.sourceHealthy
+      ? 'the source answers: this is a planned failover (drill or maintenance)'
+      : 'the source does not answer',
+  );
+  if (facts.keysBehind === null) findings.push('how far the replica is behind is unknown');
+  else if (facts.keysBehind === 0) findings.push('the replica has every change the verification saw');
+  else findings.push(`the replica is missing ${facts.keysBehind} change(s)`);
+  if (facts.rpoSeconds !== null) {
+    const within =
+      facts.rpoObjectiveSeconds === undefined
+        ? ''
+        : facts.rpoSeconds <= facts.rpoObjectiveSeconds
+          ? `, within the ${facts.rpoObjectiveSeconds} s objective`
+          : `, beyond the ${facts.rpoObjectiveSeconds} s objective`;
+    findings.push(`RPO estimate ${Math.round(facts.rpoSeconds)} s${within}`);
+  }
+  return { go, findings };
+}

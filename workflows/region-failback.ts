@@ -1,0 +1,274 @@
+// regionFailback: the way home. Wait (durably, for days if need be) until the source answers, let the
+// platform catch up (or transfer the delta with the bulk engine), verify, switch direct access back,
+// and restore the original replication direction. No write made on either side is lost.
+import {
+  ApplicationFailure,
+  condition,
+  continueAsNew,
+  defineSignal,
+  executeChild,
+  proxyActivities,
+  setHandler,
+  sleep,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { FailoverActivities, ProbeResult } from '../activities/failover';
+import type { ReplicationActivities } from '../activities/replication';
+import { ErrorType } from '../core/errors';
+import { RegionFailbackInput } from '../core/failover';
+import type { BulkJobResult } from './point-in-time-restore';
+import type { BucketPair, ReplicationLag } from '../core/replication';
+import { Step } from '../core/steps';
+import { parseInput } from '../core/validate';
+import { markPhase, markRun } from './lib/search-attributes';
+import { StepLog } from './lib/steps';
+import { VerifySummary, verifyAsChild } from './region-failover';
+
+export { RegionFailbackInput };
+
+/** Probe the source now instead of at the next interval (the operator knows it is back). */
+export const probeNowSignal = defineSignal('probeNow');
+
+export interface RegionFailbackResult {
+  workflowId: string;
+  pair: BucketPair;
+  active: { region: string; bucket: string };
+  /** Seconds spent waiting for the source to answer, and the probes it took. */
+  waitedSeconds: number;
+  probes: number;
+  catchUp: { caughtUp: boolean; seconds: number; lag?: ReplicationLag };
+  /** The bulk transfer of what the platform's catch-up did not bring (absent when it was not needed). */
+  transfer?: { workflowId: string; copied: number; deleted: number; undeleted: number; failed: number };
+  verification: VerifySummary;
+  /** From the source answering again to direct access switched back. */
+  failbackSeconds: number;
+  replication?: string;
+  steps: Step[];
+  startedAt: string;
+  finishedAt: string;
+}
+
+interface Carried {
+  startedAt: string;
+  probes: number;
+  steps: Step[];
+}
+
+const probes = proxyActivities<FailoverActivities & ReplicationActivities>({
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '1s', maximumInterval: '10s', maximumAttempts: 3 },
+});
+const changes = proxyActivities<FailoverActivities & ReplicationActivities>({
+  startToCloseTimeout: '10 minutes',
+  retry: { initialInterval: '2s', maximumInterval: '1 minute', maximumAttempts: 10 },
+});
+
+/** A probe is 6 history events: continue as new well before the history grows large. */
+const PROBES_PER_RUN = 500;
+const CATCH_UP_POLL_SECONDS = 5;
+
+export async function regionFailback(
+  input: RegionFailbackInput,
+  carried?: Carried,
+): Promise<RegionFailbackResult> {
+  const parsed = parseInput(RegionFailbackInput, input, 'regionFailback');
+  if (!parsed.ok)
+    throw ApplicationFailure.create({
+      message: parsed.message,
+      type: ErrorType.InvalidInput,
+      nonRetryable: true,
+      details: [{ field: parsed.field }],
+    });
+  const req = parsed.value;
+  const pair: BucketPair = { source: req.source, replica: req.replica };
+  const id = workflowInfo().workflowId;
+  const startedAt = carried?.startedAt ?? new Date().toISOString();
+  const src = `${req.source.region}/${req.source.bucket}`;
+  const rep = `${req.replica.region}/${req.replica.bucket}`;
+  const log = new StepLog(`failback of ${src} from ${rep}`, carried?.steps);
+  markRun('regionFailback', src);
+
+  let probeNow = false;
+  setHandler(probeNowSignal, () => {
+    probeNow = true;
+  });
+
+  // 1. Wait until the source answers: a durable timer between probes, no busy polling.
+  markPhase('waiting-for-source');
+  let count = carried?.probes ?? 0;
+  let probesThisRun = 0;
+  const timeout = req.probeTimeoutSeconds;
+  const healthy = await log.run(
+    `wait for ${src}${carried ? ' (continued)' : ''}`,
+    async (): Promise<ProbeResult> => {
+      for (;;) {
+        const p = await probes.probeRegion({ ...req.source, timeoutSeconds: timeout });
+        count++;
+        probesThisRun++;
+        if (p.healthy) return p;
+        const waited = (Date.now() - Date.parse(startedAt)) / 1000;
+        if (waited >= req.maxWaitSeconds)
+          throw ApplicationFailure.create({
+            message: `${src} did not answer within ${req.maxWaitSeconds} s (${count} probes; last: ${p.error}): nothing was changed`,
+            type: ErrorType.SourceUnavailable,
+            nonRetryable: true,
+          });
+        if (probesThisRun >= PROBES_PER_RUN) {
+          log.closeRunning(`still down after ${count} probes; continued as new`);
+          return continueAsNew<typeof regionFailback>(input, { startedAt, probes: count, steps: log.steps });
+        }
+        probeNow = false;
+        await condition(() => probeNow, req.probeIntervalSeconds * 1000);
+      }
+    },
+    (p) => ({ probes: count, latencyMs: p.latencyMs }),
+    () => `${src} answers after ${count} probe(s)`,
+  );
+  void healthy;
+  const backAt = Date.now();
+
+  // 2. The platform's own catch-up (reverse replication set up by the failover), watched, not assumed.
+  markPhase('catch-up');
+  const catchUpStarted = Date.now();
+  let lag: ReplicationLag | undefined;
+  const caughtUp = await log.run(
+    'platform catch-up',
+    async () => {
+      const deadline = Date.now() + req.catchUpTimeoutSeconds * 1000;
+      for (;;) {
+        try {
+          lag = await probes.replicationLag(pair);
+          if (lag.caughtUp) return true;
+        } catch {
+          // The platform cannot say yet (its sync status is coming back up with it): ask again.
+        }
+        if (Date.now() >= deadline) return false;
+        await sleep(CATCH_UP_POLL_SECONDS * 1000);
+      }
+    },
+    () => ({ seconds: (Date.now() - catchUpStarted) / 1000 }),
+    (ok) =>
+      ok
+        ? `caught up: ${lag?.detail ?? ''}`
+        : `not caught up after ${req.catchUpTimeoutSeconds} s: ${lag?.detail ?? 'no answer'}`,
+  );
+  const catchUp = { caughtUp, seconds: (Date.now() - catchUpStarted) / 1000, lag };
+
+  // 3. Verify the source against the side that served the outage; transfer what is still missing.
+  markPhase('verify');
+  let verification = await log.run(
+    'verify source against replica',
+    () => verifyAsChild(`${id}/verify-1`, req.replica, req.source),
+    (v) => ({ keysBehind: v.keysBehind ?? -1 }),
+    (v) => v.detail,
+  );
+  let transfer: RegionFailbackResult['transfer'];
+  if ((verification.keysBehind ?? 1) > 0) {
+    markPhase('transfer');
+    // The replica's current state written into the source as new versions and delete markers: keys
+    // that only the source has (written before the outage, never replicated) are not touched.
+    const at = new Date().toISOString();
+    const transferId = `${id}/transfer`;
+    const r = await log.run(
+      'bulk transfer of the delta',
+      () =>
+        executeChild<(i: unknown) => Promise<BulkJobResult>>('pointInTimeRestore', {
+          workflowId: transferId,
+          args: [
+            {
+              source: { ...req.replica, prefix: '' },
+              target: { ...req.source, prefix: '' },
+              at,
+              deleteKeysCreatedAfter: true,
+              reason: `failback ${id}`,
+            },
+          ],
+        }),
+      (j) => ({ copied: j.applied.copy, deleted: j.applied.delete, failed: j.failedCount }),
+    );
+    transfer = {
+      workflowId: transferId,
+      copied: r.applied.copy,
+      deleted: r.applied.delete,
+      undeleted: r.applied.removeMarkers,
+      failed: r.failedCount,
+    };
+    // Copies are new versions with new ids: compare content now, not version ids.
+    verification = await log.run(
+      'verify again',
+      () => verifyAsChild(`${id}/verify-2`, req.replica, req.source, false),
+      (v) => ({ keysBehind: v.keysBehind ?? -1 }),
+      (v) => v.detail,
+    );
+  }
+  if (verification.keysBehind !== 0)
+    throw ApplicationFailure.create({
+      message: `${src} still differs from ${rep} (${verification.detail}); direct access stays on ${rep}: see ${verification.workflowId}`,
+      type: ErrorType.VerificationFailed,
+      nonRetryable: true,
+    });
+
+  // 4. Switch back, then replicate source -> replica again.
+  markPhase('switch-back');
+  await log.run(
+    'promote source',
+    () => changes.promoteRegion({ pair, region: req.source.region }),
+    undefined,
+    (s) => s.join('; '),
+  );
+  const current = await probes.readActiveRegion({
+    sides: [req.source, req.replica],
+    recordKey: req.recordKey,
+    timeoutSeconds: timeout,
+  });
+  const record = {
+    pair,
+    active: req.source,
+    since: new Date().toISOString(),
+    by: id,
+    reason: req.reason,
+    generation: (current?.generation ?? 0) + 1,
+  };
+  await log.run(
+    'switch direct access back',
+    () =>
+      changes.writeActiveRegion({
+        record,
+        recordKey: req.recordKey,
+        sides: [req.source, req.replica],
+        timeoutSeconds: timeout,
+      }),
+    undefined,
+    (w) => `active region ${req.source.region} written to ${w.written.join(', ')}`,
+  );
+  const switchedAt = Date.now();
+  if (req.webhookUrl) {
+    const url = req.webhookUrl;
+    await log.run('notify webhook', () =>
+      changes.notifyWebhook({ url, event: { type: 'lifeboat.failback', record } }),
+    );
+  }
+  markPhase('restore-replication');
+  const restored = await log.run(
+    'restore replication',
+    () => changes.replicationRestore(pair),
+    undefined,
+    (s) => `direction ${s.direction}${s.notes.length ? `; ${s.notes.join('; ')}` : ''}`,
+  );
+  markPhase('done');
+  return {
+    workflowId: id,
+    pair,
+    active: req.source,
+    waitedSeconds: (backAt - Date.parse(startedAt)) / 1000,
+    probes: count,
+    catchUp,
+    transfer,
+    verification,
+    failbackSeconds: (switchedAt - backAt) / 1000,
+    replication: restored.direction,
+    steps: log.steps,
+    startedAt,
+    finishedAt: new Date().toISOString(),
+  };
+}
