@@ -5,11 +5,14 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { LifeboatConfig } from '../core/config';
 import { VersionRecoveryInput } from '../core/version-recovery';
+import { RegionFailbackInput, RegionFailoverInput } from '../core/failover';
+import { parseInput } from '../core/validate';
 import { listKeyVersions } from '../activities/s3/versions';
 import { createS3Client } from '../worker/clients';
 import { ConfigError, loadConfig } from '../worker/config';
 import { pauseSignal, resumeSignal, setConcurrencyUpdate } from '../workflows/point-in-time-restore';
 import { downloadVersion } from './download';
+import { regionCommands } from './region-commands';
 import { formatBytes, formatSteps, table } from './format';
 import {
   BulkJobResult,
@@ -526,6 +529,7 @@ export function buildProgram(): Command {
 
   recoverCommand(program);
   bulkCommands(program);
+  regionCommands(program);
 
   program
     .command('run')
@@ -541,6 +545,11 @@ export function buildProgram(): Command {
       if (type === 'versionRecovery') validateVersionRecovery(input);
       if (type === 'pointInTimeRestore') validatePointInTimeRestore(input);
       if (type === 'bulkCopy') validateBulkCopy(input);
+      if (type === 'regionFailover' || type === 'regionFailback') {
+        const schema = type === 'regionFailover' ? RegionFailoverInput : RegionFailbackInput;
+        const parsed = parseInput(schema, input, type);
+        if (!parsed.ok) throw new UsageError(parsed.message);
+      }
       const client = await connect(config);
       const handle = await startWorkflow(client, config, type, opts.id, input);
       note(`started ${handle.workflowId}`);

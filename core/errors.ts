@@ -18,8 +18,6 @@ export const ErrorType = {
   SourceUnavailable: 'SourceUnavailable',
   ApprovalTimedOut: 'ApprovalTimedOut',
   FailoverRejected: 'FailoverRejected',
-  /** The platform cannot do what was asked (e.g. PutBucketReplication on Ceph RGW). */
-  NotSupported: 'NotSupported',
 } as const;
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
 

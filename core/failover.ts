@@ -13,6 +13,8 @@ export const RegionFailoverInput = z
     /** The protected bucket (normally read and written) and its replica (the side to fail over to). */
     source: side,
     replica: side,
+    /** Probe, verify and assess only: no approval asked, nothing switched. */
+    dryRun: z.boolean().default(false),
     /** Skip the approval gate (drills). */
     autoApprove: z.boolean().default(false),
     /** How long the gate waits for `approve` or `reject` before the failover stops, in seconds. */

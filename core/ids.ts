@@ -61,3 +61,12 @@ export function bulkCopyWorkflowId(input: {
 }): string {
   return `copy/${loc(input.source)}/to/${loc(input.target)}${input.at ? `@${input.at}` : ''}${input.dryRun ? '/dry-run' : ''}`;
 }
+
+/** One failover of a protected bucket at a time: the id names the bucket, not the moment. */
+export function failoverWorkflowId(input: { source: Loc; dryRun?: boolean }): string {
+  return `failover/${input.source.region ?? 'primary'}/${input.source.bucket}${input.dryRun ? '/dry-run' : ''}`;
+}
+
+export function failbackWorkflowId(input: { source: Loc }): string {
+  return `failback/${input.source.region ?? 'primary'}/${input.source.bucket}`;
+}

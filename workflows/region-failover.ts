@@ -57,20 +57,22 @@ export interface VerifySummary {
 
 export interface RegionFailoverResult {
   workflowId: string;
+  /** A dry run: probed, verified and assessed; nothing asked, nothing switched. */
+  dryRun: boolean;
   pair: BucketPair;
   active: { region: string; bucket: string };
   source: ProbeResult;
   verification?: VerifySummary;
   lag?: ReplicationLag;
   readiness: Readiness;
-  approval: ApprovalDecision & { auto: boolean; waitedSeconds: number };
+  approval?: ApprovalDecision & { auto: boolean; waitedSeconds: number };
   /** From the start to the moment the replica took the active-region record (a write). */
-  rtoSeconds: number;
+  rtoSeconds?: number;
   /** The same, without the time spent waiting for the operator. */
-  rtoWithoutApprovalSeconds: number;
+  rtoWithoutApprovalSeconds?: number;
   rpoSeconds: number | null;
   reverseReplication?: string;
-  promotion: string[];
+  promotion?: string[];
   steps: Step[];
   startedAt: string;
   finishedAt: string;
@@ -204,6 +206,26 @@ export async function regionFailover(input: RegionFailoverInput): Promise<Region
     keysBehind: verification.keysBehind,
   });
   gate.readiness = readiness;
+  const started = Date.parse(startedAt);
+  if (req.dryRun) {
+    for (const step of ['approval', 'promote replica', 'switch direct access', 'reverse replication'])
+      log.skip(step, 'dry run');
+    markPhase('dry-run');
+    return {
+      workflowId: id,
+      dryRun: true,
+      pair,
+      active: req.source,
+      source,
+      verification,
+      lag,
+      readiness,
+      rpoSeconds,
+      steps: log.steps,
+      startedAt,
+      finishedAt: new Date().toISOString(),
+    };
+  }
 
   const gateStarted = Date.now();
   let approval: RegionFailoverResult['approval'];
@@ -300,9 +322,9 @@ export async function regionFailover(input: RegionFailoverInput): Promise<Region
     log.skip('reverse replication', 'reverseReplication: false');
   }
   markPhase('done');
-  const started = Date.parse(startedAt);
   return {
     workflowId: id,
+    dryRun: false,
     pair,
     active: req.replica,
     source,

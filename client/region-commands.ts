@@ -1,0 +1,243 @@
+// `lifeboat failover`, `lifeboat failback` and the approval gate: cross-region recovery from the CLI.
+import { Command } from 'commander';
+import { RegionFailbackInput, RegionFailoverInput } from '../core/failover';
+import { failbackWorkflowId, failoverWorkflowId } from '../core/ids';
+import { parseInput } from '../core/validate';
+import { loadConfig } from '../worker/config';
+import type { RegionFailbackResult } from '../workflows/region-failback';
+import { approveUpdate, gateQuery, RegionFailoverResult, rejectUpdate } from '../workflows/region-failover';
+import { formatSteps } from './format';
+import { connect, hasWorker, startWorkflow, UsageError, webUiLink } from './lifeboat';
+
+interface GlobalOptions {
+  config?: string;
+  json?: boolean;
+}
+
+interface PairOptions {
+  region: string;
+  replicaRegion: string;
+  replicaBucket?: string;
+  webhook?: string;
+  reason?: string;
+  detach?: boolean;
+  id?: string;
+}
+
+function out(json: boolean | undefined, value: unknown, human: () => string): void {
+  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${human()}\n`);
+}
+
+function int(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n)) throw new UsageError(`--${name} expects a whole number, got "${value}"`);
+  return n;
+}
+
+function validate<T>(schema: Parameters<typeof parseInput>[0], input: T, what: string): T {
+  const parsed = parseInput(schema, input, what);
+  if (!parsed.ok) throw new UsageError(parsed.message);
+  return input;
+}
+
+export function summarizeFailover(r: RegionFailoverResult): string {
+  const src = `${r.pair.source.region}/${r.pair.source.bucket}`;
+  const rep = `${r.pair.replica.region}/${r.pair.replica.bucket}`;
+  const lines = [
+    r.dryRun
+      ? `Dry run: failover of ${src} to ${rep} assessed, nothing switched`
+      : `Failed over: ${src} -> ${rep} is now the active side`,
+    `  source ${r.source.healthy ? 'answers' : `does not answer (${r.source.error ?? ''})`}`,
+    `  verification: ${r.verification?.detail ?? 'none'}`,
+    `  RPO estimate: ${r.rpoSeconds === null ? 'unknown' : `${r.rpoSeconds.toFixed(1)} s`}`,
+    ...r.readiness.findings.map((f) => `  - ${f}`),
+  ];
+  if (!r.dryRun) {
+    lines.push(
+      `  approval: ${r.approval?.auto ? 'automatic' : `${r.approval?.by ?? 'operator'} after ${r.approval?.waitedSeconds.toFixed(0)} s`}`,
+      `  RTO: ${r.rtoSeconds?.toFixed(1)} s (${r.rtoWithoutApprovalSeconds?.toFixed(1)} s without the wait for approval)`,
+      `  replication now: ${r.reverseReplication ?? 'unchanged'}`,
+    );
+  }
+  lines.push('', formatSteps(r.steps));
+  return lines.join('\n');
+}
+
+export function summarizeFailback(r: RegionFailbackResult): string {
+  const src = `${r.pair.source.region}/${r.pair.source.bucket}`;
+  return [
+    `Failed back: ${src} is the active side again`,
+    `  waited ${r.waitedSeconds.toFixed(0)} s for it (${r.probes} probes)`,
+    `  platform catch-up: ${r.catchUp.caughtUp ? 'caught up' : 'not caught up'} in ${r.catchUp.seconds.toFixed(0)} s`,
+    r.transfer
+      ? `  bulk transfer: ${r.transfer.copied} copied, ${r.transfer.deleted} delete markers, ${r.transfer.failed} failed (${r.transfer.workflowId})`
+      : '  bulk transfer: not needed',
+    `  verification: ${r.verification.detail}`,
+    `  failback took ${r.failbackSeconds.toFixed(1)} s from the source answering; replication ${r.replication ?? ''}`,
+    '',
+    formatSteps(r.steps),
+  ].join('\n');
+}
+
+export function regionCommands(program: Command): void {
+  const pairOf = (bucket: string, o: PairOptions) => ({
+    source: { region: o.region, bucket },
+    replica: { region: o.replicaRegion, bucket: o.replicaBucket ?? bucket },
+  });
+
+  const failover = program
+    .command('failover')
+    .description('fail a protected bucket over to its replica region (workflow regionFailover)');
+  failover
+    .command('start', { isDefault: true })
+    .description('probe, verify the replica, wait for approval, switch direct access, reverse replication')
+    .argument('<bucket>')
+    .option('--region <name>', 'region profile of the protected bucket (the one that is down)', 'primary')
+    .option('--replica-region <name>', 'region profile of the replica', 'secondary')
+    .option('--replica-bucket <bucket>', 'replica bucket (default: the same name)')
+    .option('--auto-approve', 'do not wait for an operator (drills)')
+    .option('--approval-timeout <seconds>', 'how long to wait for approve/reject', '3600')
+    .option('--probe-timeout <seconds>', 'how long a health probe waits', '10')
+    .option('--rpo-objective <seconds>', 'show whether the measured RPO is within this objective')
+    .option('--no-reverse-replication', 'do not set up replica -> source replication')
+    .option('--webhook <url>', 'POST the switch as JSON to this URL')
+    .option('--dry-run', 'probe, verify and assess only: nothing is asked or switched')
+    .option('--reason <text>', 'why (kept in the record and the history)')
+    .option('--detach', 'start and print the workflow id without waiting')
+    .option('--id <workflowId>', 'workflow id (default: failover/<region>/<bucket>)')
+    .action(
+      async (
+        bucket: string,
+        o: PairOptions & {
+          autoApprove?: boolean;
+          approvalTimeout: string;
+          probeTimeout: string;
+          rpoObjective?: string;
+          reverseReplication: boolean;
+          dryRun?: boolean;
+        },
+        cmd: Command,
+      ) => {
+        const { json, config: path } = cmd.optsWithGlobals<GlobalOptions>();
+        const config = loadConfig(path);
+        const input: RegionFailoverInput = validate(
+          RegionFailoverInput,
+          {
+            ...pairOf(bucket, o),
+            dryRun: o.dryRun ?? false,
+            autoApprove: o.autoApprove ?? false,
+            approvalTimeoutSeconds: int('approval-timeout', o.approvalTimeout),
+            probeTimeoutSeconds: int('probe-timeout', o.probeTimeout),
+            rpoObjectiveSeconds: int('rpo-objective', o.rpoObjective),
+            reverseReplication: o.reverseReplication,
+            webhookUrl: o.webhook,
+            reason: o.reason,
+          },
+          'regionFailover',
+        );
+        const client = await connect(config);
+        if (!(await hasWorker(client, config)))
+          process.stderr.write(`warning: no worker polls task queue "${config.temporal.taskQueue}"\n`);
+        const id = o.id ?? failoverWorkflowId({ source: input.source, dryRun: o.dryRun });
+        const handle = await startWorkflow(client, config, 'regionFailover', id, input);
+        const link = webUiLink(config, id);
+        process.stderr.write(
+          `started ${id}${link ? `\n  ${link}` : ''}${input.autoApprove || input.dryRun ? '' : `\n  approve: lifeboat failover approve ${id}\n  reject:  lifeboat failover reject ${id} --comment <why>`}\n`,
+        );
+        if (o.detach) return out(json, { workflowId: id, webUi: link }, () => id);
+        const result = (await handle.result()) as RegionFailoverResult;
+        out(json, result, () => summarizeFailover(result));
+      },
+    );
+
+  const decide =
+    (approved: boolean) => async (id: string, o: { by?: string; comment?: string }, cmd: Command) => {
+      const { json, config: path } = cmd.optsWithGlobals<GlobalOptions>();
+      const client = await connect(loadConfig(path));
+      const handle = client.workflow.getHandle(id);
+      const gate = await handle.query(gateQuery).catch(() => undefined);
+      if (!gate?.waiting)
+        throw new UsageError(
+          `${id} is not waiting for approval${gate?.decision ? ' (already decided)' : ''}`,
+        );
+      const state = await handle.executeUpdate(approved ? approveUpdate : rejectUpdate, {
+        args: [{ by: o.by ?? process.env.USER, comment: o.comment }],
+      });
+      out(json, state, () => `${approved ? 'approved' : 'rejected'}: ${id}`);
+    };
+  for (const [verb, approved] of [
+    ['approve', true],
+    ['reject', false],
+  ] as const) {
+    failover
+      .command(verb)
+      .description(`${verb} a failover waiting at its gate`)
+      .argument('<workflowId>')
+      .option('--by <name>', 'who decides (default: $USER)')
+      .option('--comment <text>', 'why')
+      .action(decide(approved));
+  }
+  failover
+    .command('gate')
+    .description('show what a failover waits for: readiness findings, deadline')
+    .argument('<workflowId>')
+    .action(async (id: string, _o: unknown, cmd: Command) => {
+      const { json, config: path } = cmd.optsWithGlobals<GlobalOptions>();
+      const client = await connect(loadConfig(path));
+      const gate = await client.workflow.getHandle(id).query(gateQuery);
+      out(json, gate, () =>
+        [
+          gate.waiting ? `waiting for approval until ${gate.deadline}` : 'not waiting',
+          ...(gate.readiness?.findings ?? []).map((f) => `  - ${f}`),
+        ].join('\n'),
+      );
+    });
+
+  program
+    .command('failback')
+    .description(
+      'bring a failed-over bucket home (workflow regionFailback): wait, catch up, verify, switch back',
+    )
+    .argument('<bucket>')
+    .option('--region <name>', 'region profile of the bucket coming back', 'primary')
+    .option('--replica-region <name>', 'region profile that served during the outage', 'secondary')
+    .option('--replica-bucket <bucket>', 'replica bucket (default: the same name)')
+    .option('--probe-interval <seconds>', 'seconds between health probes while waiting', '60')
+    .option('--max-wait <seconds>', 'give up waiting after this long', String(7 * 24 * 3600))
+    .option('--catch-up-timeout <seconds>', "how long the platform's own catch-up may take", '900')
+    .option('--webhook <url>', 'POST the switch back as JSON to this URL')
+    .option('--reason <text>', 'why')
+    .option('--detach', 'start and print the workflow id without waiting')
+    .option('--id <workflowId>', 'workflow id (default: failback/<region>/<bucket>)')
+    .action(
+      async (
+        bucket: string,
+        o: PairOptions & { probeInterval: string; maxWait: string; catchUpTimeout: string },
+        cmd: Command,
+      ) => {
+        const { json, config: path } = cmd.optsWithGlobals<GlobalOptions>();
+        const config = loadConfig(path);
+        const input: RegionFailbackInput = validate(
+          RegionFailbackInput,
+          {
+            ...pairOf(bucket, o),
+            probeIntervalSeconds: int('probe-interval', o.probeInterval),
+            maxWaitSeconds: int('max-wait', o.maxWait),
+            catchUpTimeoutSeconds: int('catch-up-timeout', o.catchUpTimeout),
+            webhookUrl: o.webhook,
+            reason: o.reason,
+          },
+          'regionFailback',
+        );
+        const client = await connect(config);
+        const id = o.id ?? failbackWorkflowId({ source: input.source });
+        const handle = await startWorkflow(client, config, 'regionFailback', id, input);
+        const link = webUiLink(config, id);
+        process.stderr.write(`started ${id}${link ? `\n  ${link}` : ''}\n`);
+        if (o.detach) return out(json, { workflowId: id, webUi: link }, () => id);
+        const result = (await handle.result()) as RegionFailbackResult;
+        out(json, result, () => summarizeFailback(result));
+      },
+    );
+}
