@@ -12,6 +12,8 @@ export const ErrorType = {
   AccessDenied: 'AccessDenied',
   UnknownRegion: 'UnknownRegion',
   VerificationFailed: 'VerificationFailed',
+  /** The endpoint does not support the request (e.g. PutBucketReplication on Ceph RGW). */
+  ReplicationNotSupported: 'ReplicationNotSupported',
 } as const;
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
 
