@@ -18,7 +18,10 @@ import {
   reverseRuleId,
   summarizeRule,
 } from '../../core/aws-replication';
+import { awsReplicationDeps } from '../../activities/replication/aws';
+import { LifeboatConfig } from '../../core/config';
 import type { BucketPair, ReplicationOptions } from '../../core/replication';
+import { parseInput } from '../../core/validate';
 
 const source = { region: 'us-east', bucket: 'acme-docs' };
 const replica = { region: 'eu-west', bucket: 'acme-docs-replica' };
@@ -308,6 +311,38 @@ describe('lagFromMetrics', () => {
       measuredAt: what.measuredAt,
       ...expected,
     });
+  });
+});
+
+describe('region profile fields for AWS replication', () => {
+  const role = 'arn:aws:iam::123456789012:role/lifeboat-replication';
+  const config = (profile: Record<string, unknown>) =>
+    parseInput(LifeboatConfig, { regions: { 'us-east': { region: 'us-east-1', ...profile } } }, 'config');
+
+  it('accepts a role ARN and a CloudWatch endpoint, and builds the provider deps from them', () => {
+    const parsed = config({ replicationRoleArn: role, cloudwatchEndpoint: 'http://127.0.0.1:5055' });
+    if (!parsed.ok) throw new Error(parsed.message);
+    const withPlain = { ...parsed.value };
+    withPlain.regions = {
+      ...withPlain.regions,
+      lab: { region: 'lab', forcePathStyle: true, platform: 'ceph', credentials: { source: 'default' } },
+    };
+    const deps = awsReplicationDeps(withPlain, {}, {});
+    expect(deps.regionCodes).toEqual({ 'us-east': 'us-east-1', lab: 'lab' });
+    expect(deps.replicationRoleArns).toEqual({ 'us-east': role });
+  });
+
+  it.each([
+    [
+      { replicationRoleArn: 'lifeboat-replication' },
+      'regions.us-east.replicationRoleArn',
+      'expected an IAM role ARN',
+    ],
+    [{ cloudwatchEndpoint: 'not a url' }, 'regions.us-east.cloudwatchEndpoint', ''],
+  ])('refuses %j, naming the field', (profile, field, words) => {
+    const parsed = config(profile);
+    expect(parsed).toMatchObject({ ok: false, field });
+    if (!parsed.ok) expect(parsed.message).toContain(words);
   });
 });
 
