@@ -35,6 +35,13 @@ export const RegionProfile = z
     credentials: CredentialsSource.default({ source: 'default' }),
     /** Platform that carries replication and failover for this region. */
     platform: z.enum(['aws', 'ceph']).default('aws'),
+    /** CloudWatch endpoint URL (replication lag); omit for AWS's own endpoints. */
+    cloudwatchEndpoint: z.url().optional(),
+    /** IAM role S3 assumes to replicate out of this region's buckets (platform aws). */
+    replicationRoleArn: z
+      .string()
+      .regex(/^arn:[a-z-]+:iam::\d{12}:role\/\S+$/, { message: 'expected an IAM role ARN' })
+      .optional(),
   })
   .strict();
 export type RegionProfile = z.infer<typeof RegionProfile>;

@@ -18,6 +18,8 @@ export const ErrorType = {
   SourceUnavailable: 'SourceUnavailable',
   ApprovalTimedOut: 'ApprovalTimedOut',
   FailoverRejected: 'FailoverRejected',
+  /** The endpoint does not support the request (e.g. PutBucketReplication on Ceph RGW). */
+  ReplicationNotSupported: 'ReplicationNotSupported',
 } as const;
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
 

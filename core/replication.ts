@@ -66,6 +66,8 @@ export interface ReplicationOptions {
   storageClass?: string;
   deleteMarkerReplication?: boolean;
   replicationTimeControl?: boolean;
+  /** S3 replication metrics without RTC (AWS only; RTC turns them on anyway): what `lag` reads. */
+  replicationMetrics?: boolean;
   /** Role ARN S3 assumes to replicate (AWS only). */
   roleArn?: string;
 }

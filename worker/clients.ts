@@ -1,4 +1,5 @@
 // Builds clients once per region profile, resolving credentials from their source (never from inputs).
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { S3Client } from '@aws-sdk/client-s3';
 import { Agent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
@@ -63,6 +64,22 @@ export function createS3Client(name: string, profile: RegionProfile, maxSockets 
 export function createS3Clients(config: LifeboatConfig): Record<string, S3Client> {
   return Object.fromEntries(
     Object.entries(config.regions).map(([name, p]) => [name, createS3Client(name, p)]),
+  );
+}
+
+/** CloudWatch of a region profile (replication lag), with the same credentials as its S3 client. */
+export function createCloudWatchClient(name: string, profile: RegionProfile): CloudWatchClient {
+  return new CloudWatchClient({
+    region: profile.region,
+    endpoint: profile.cloudwatchEndpoint,
+    credentials: credentialsFor(name, profile),
+    profile: profile.credentials.source === 'profile' ? profile.credentials.profile : undefined,
+  });
+}
+
+export function createCloudWatchClients(config: LifeboatConfig): Record<string, CloudWatchClient> {
+  return Object.fromEntries(
+    Object.entries(config.regions).map(([name, p]) => [name, createCloudWatchClient(name, p)]),
   );
 }
 
