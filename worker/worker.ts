@@ -3,6 +3,7 @@ import { Worker } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { LifeboatConfig } from '../core/config';
 import { connectWorker, createS3Clients } from './clients';
+import { createReplicationProviders } from './replication';
 
 export interface WorkerOptions {
   /** Lower S3's 5 GiB multipart copy threshold (tests). */
@@ -13,8 +14,10 @@ export interface WorkerOptions {
 
 export async function createWorker(config: LifeboatConfig, options: WorkerOptions = {}): Promise<Worker> {
   const connection = await connectWorker(config.temporal);
+  const s3 = createS3Clients(config);
   const activities = createActivities({
-    s3: createS3Clients(config),
+    s3,
+    replication: createReplicationProviders(config, s3),
     reports: config.reports,
     multipartThresholdBytes: options.multipartThresholdBytes,
     partSizeBytes: options.partSizeBytes,
