@@ -2,6 +2,7 @@
 import { createReportActivities } from './report-activities';
 import { ReportsDeps } from './reports';
 import { createRestoreActivities } from './restore';
+import { createVerifyReplicaActivities } from './verify-replica';
 import { createVersionRecoveryActivities } from './version-recovery';
 
 export type ActivityDeps = ReportsDeps;
@@ -11,6 +12,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createVersionRecoveryActivities(deps),
     ...createRestoreActivities(deps),
     ...createReportActivities(deps),
+    ...createVerifyReplicaActivities(deps),
   };
 }
 

@@ -312,6 +312,10 @@ export class ListingMerger {
     return this.buffered.source.length + this.buffered.replica.length;
   }
 
+  pendingOf(side: Side): number {
+    return this.buffered[side].length;
+  }
+
   private complete(side: Side, key: string): boolean {
     const last = this.lastKey[side];
     return this.done[side] || (last !== undefined && compareKeys(key, last) < 0);
@@ -417,3 +421,16 @@ export const VerifyReplicaInput = z
   });
 export type VerifyReplicaInput = z.input<typeof VerifyReplicaInput>;
 export type VerifyReplicaRequest = z.output<typeof VerifyReplicaInput>;
+
+/**
+ * Where the last full verification of a pair is kept (relative to the reports prefix, as a job id
+ * whose report.json it is): found again when the source is down.
+ */
+export function lastVerificationJobId(req: {
+  source: { region: string; bucket: string };
+  replica: { region: string; bucket: string };
+  prefix: string;
+}): string {
+  const prefixPart = req.prefix === '' ? 'all' : `prefix-${fnv1a(req.prefix)}`;
+  return `verify/latest/${req.source.region}/${req.source.bucket}/to/${req.replica.region}/${req.replica.bucket}/${prefixPart}`;
+}
