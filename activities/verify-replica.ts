@@ -257,6 +257,8 @@ export function createVerifyReplicaActivities(deps: ReportsDeps) {
       const merger = new ListingMerger({ compareVersionIds: input.compareVersionIds });
       const concurrency = input.concurrency ?? 16;
       let requests = 0;
+      /** The side being listed, to name it when it does not answer. */
+      let listing: Side | undefined;
       let doneUpTo = startAfter;
       // Entries listed past the last counted key are still held by the merger; the next call lists
       // them again, so only the entries of counted keys are counted.
@@ -313,6 +315,7 @@ export function createVerifyReplicaActivities(deps: ReportsDeps) {
           // Stop at a key boundary once the budget is spent (a key longer than the budget is finished).
           if (requests >= input.pagesPerActivity && doneUpTo !== startAfter) break;
           const cursor = cursors[side];
+          listing = side;
           const page = await listVersionsPage(clients[side], {
             Bucket: refs[side].bucket,
             Prefix: input.prefix,
@@ -320,6 +323,7 @@ export function createVerifyReplicaActivities(deps: ReportsDeps) {
             VersionIdMarker: cursor.versionIdMarker,
             MaxKeys: input.pageSize,
           });
+          listing = undefined;
           requests += 1;
           // Given a KeyMarker alone, AWS starts after that key but Ceph RGW starts at it.
           const entries = page.entries.filter(
@@ -344,7 +348,7 @@ export function createVerifyReplicaActivities(deps: ReportsDeps) {
           // Retryable: a blip passes; a source that stays down ends the page's retries, and the
           // workflow then reports what it has.
           throw ApplicationFailure.create({
-            message: `cannot reach ${input.source.region}/${input.source.bucket} or ${input.replica.region}/${input.replica.bucket}: ${(err as Error).message}`,
+            message: `cannot reach ${listing ? `the ${listing} ${refs[listing].region}/${refs[listing].bucket}` : `${input.source.region}/${input.source.bucket} or ${input.replica.region}/${input.replica.bucket}`}: ${(err as Error).message}`,
             type: 'Unreachable',
           });
         }
