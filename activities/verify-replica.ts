@@ -74,7 +74,11 @@ export interface VerifyPageResult extends VerifyTally {
   done: boolean;
 }
 
-/** Heartbeated after each listing page: every key up to `doneUpTo` is counted in the tally. */
+/**
+ * Heartbeated after each listing page: every key up to `doneUpTo` is counted in the tally. One key
+ * serves as the cursor of both listings: keys are emitted in key order once complete on both sides,
+ * so both restart after the last key counted (at most a page per side is listed again).
+ */
 export interface VerifyCheckpoint {
   afterKey?: string;
   doneUpTo?: string;
@@ -209,7 +213,14 @@ export function createVerifyReplicaActivities(deps: ReportsDeps) {
           throw classifyS3Error(err, `${ref.region}/${ref.bucket}`);
         }
       };
-      const replicaVersioning = await versioningOf(input.replica, activitySignal());
+      const replicaVersioning = await versioningOf(input.replica, activitySignal()).catch((err: unknown) => {
+        if (!isUnreachable(err)) throw err;
+        // Retryable: without the replica there is nothing to verify, but it may come back.
+        throw ApplicationFailure.create({
+          message: `the replica ${input.replica.region}/${input.replica.bucket} is unreachable: ${(err as Error).message}`,
+          type: 'Unreachable',
+        });
+      });
       const own = activitySignal();
       const timeout = AbortSignal.timeout(SOURCE_PROBE_SECONDS * 1000);
       try {

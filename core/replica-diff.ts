@@ -395,7 +395,8 @@ export const VerifyReplicaInput = z
     /** Fraction of keys in the deep check's sample. */
     sampleRate: z.number().gt(0).max(1).default(0.01),
     /** Keys kept as examples of each class (all of them are counted). */
-    examplesPerClass: z.number().int().min(0).max(1000).default(20),
+    // Capped so the heartbeat checkpoint and the result stay small (Temporal payloads are limited).
+    examplesPerClass: z.number().int().min(0).max(100).default(20),
     /** Compare version ids (S3 CRR, Ceph multisite); false: ETag and size (a copy into another bucket). */
     compareVersionIds: z.boolean().default(true),
     /** Versions per listing request. */

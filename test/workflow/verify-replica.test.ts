@@ -19,7 +19,8 @@ import { VerifyReplicaInput } from '../../core/replica-diff';
 import { LifeboatConfig } from '../../core/config';
 import { readStackProfile } from '../../worker/config';
 import { createWorker } from '../../worker/worker';
-import type { VerifyReplicaResult } from '../../workflows/verify-replica';
+import type { VerifyProgress, VerifyReplicaResult } from '../../workflows/verify-replica';
+import { Step } from '../../core/steps';
 import { disableBucketSync, waitForBucketOnSecondary, waitUntilReplicated } from '../helpers/multisite';
 import { clients, config, createBucket, primary, put, sleep, uniqueBucket, versionList } from '../helpers/s3';
 import { temporalEnv } from '../helpers/temporal';
@@ -227,6 +228,31 @@ describe('verifyReplica across the two Ceph zones (multisite, same version ids)'
     expect(r.rpoSeconds).toBe(0);
     expect(r.deepChecked).toBe(12);
     expect(r.bytesHashed).toBeGreaterThan(0);
+  });
+
+  it('answers the progress and steps queries and sets the search attributes', async () => {
+    const handle = await env.client.workflow.start('verifyReplica', {
+      taskQueue: upQueue,
+      workflowId: `test-verify-${suffix}-queries`,
+      args: [
+        {
+          source: { bucket },
+          replica: { region: 'secondary' },
+          prefix: 'same/',
+        } satisfies VerifyReplicaInput,
+      ],
+    });
+    const r = (await handle.result()) as VerifyReplicaResult;
+    const progress = await handle.query<VerifyProgress>('progress');
+    expect(progress).toMatchObject({ phase: 'done', sourceReachable: true, counts: r.counts });
+    const steps = await handle.query<Step[]>('steps');
+    expect(steps.map((s) => s.outcome)).toEqual(['ok', 'ok', 'ok']);
+    const desc = await handle.describe();
+    expect(desc.searchAttributes).toMatchObject({
+      LifeboatProcedure: ['verifyReplica'],
+      LifeboatTarget: [`primary/${bucket}/same/`],
+      LifeboatPhase: ['done'],
+    });
   });
 
   it('refuses a bad input at once, naming the field', async () => {
