@@ -20,6 +20,7 @@ import {
   inSample,
   KeyDiff,
   ListingMerger,
+  ListingOrderError,
   Side,
   withDeepCheck,
   withReplicationStatus,
@@ -355,6 +356,12 @@ export function createVerifyReplicaActivities(deps: ReportsDeps) {
         }
       } catch (err) {
         if (err instanceof ApplicationFailure) throw err;
+        if (err instanceof ListingOrderError) {
+          throw ApplicationFailure.nonRetryable(
+            `${err.message}: this service does not list keys in UTF-8 byte order as S3 does`,
+            'ListingOutOfOrder',
+          );
+        }
         if (isUnreachable(err)) {
           // Retryable: a blip passes; a source that stays down ends the page's retries, and the
           // workflow then reports what it has.

@@ -263,6 +263,9 @@ export function diffListings(
 
 export type Side = 'source' | 'replica';
 
+/** A listing that is not in key order: the merge-join cannot work on it, and retrying will not help. */
+export class ListingOrderError extends Error {}
+
 /**
  * Merge-joins two listings that arrive page by page, each in key order. A key is emitted once it is
  * complete on both sides (its side has listed a later key, or is done): a key's versions may be split
@@ -278,11 +281,11 @@ export class ListingMerger {
 
   /** Adds one page of `side` (listing order); `done` when it was the last. Returns the keys now complete. */
   push(side: Side, entries: readonly VersionEntry[], done: boolean): KeyDiff[] {
-    if (this.done[side]) throw new Error(`the ${side} listing was already done`);
+    if (this.done[side]) throw new ListingOrderError(`the ${side} listing was already done`);
     for (const e of entries) {
       const last = this.lastKey[side];
       if (last !== undefined && compareKeys(e.key, last) < 0) {
-        throw new Error(`the ${side} listing is out of key order: "${e.key}" after "${last}"`);
+        throw new ListingOrderError(`the ${side} listing is out of key order: "${e.key}" after "${last}"`);
       }
       this.buffered[side].push(e);
       this.lastKey[side] = e.key;

@@ -18,6 +18,7 @@ import {
   inSample,
   KeyDiff,
   ListingMerger,
+  ListingOrderError,
   rpoSeconds,
   VerifyReplicaInput,
   withDeepCheck,
@@ -259,6 +260,11 @@ describe('counts, examples, RPO', () => {
     expect(rpoSeconds(t(4), t(10))).toBe(360);
     expect(earliest(t(4), t(2))).toBe(t(2));
     expect(earliest(undefined, t(2))).toBe(t(2));
+  });
+  it('the merger refuses a listing out of key order', () => {
+    const m = new ListingMerger(ids);
+    m.push('source', [{ ...v('v1', 1, 'a'), key: 'b' }], false);
+    expect(() => m.push('source', [{ ...v('v2', 1, 'a'), key: 'a' }], true)).toThrow(ListingOrderError);
   });
   it('keys compare in UTF-8 byte order, as S3 lists them', () => {
     const keys = ['a', 'ab', '\uffff', '😀', 'Z', 'é'];
