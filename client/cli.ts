@@ -469,7 +469,7 @@ function bulkCommands(program: Command): void {
 interface ReplicaVerifyOptions {
   sourceRegion: string;
   bucket: string;
-  replicaRegion: string;
+  replicaRegion?: string;
   replicaBucket?: string;
   prefix: string;
   deep?: string;
@@ -540,7 +540,10 @@ function replicaCommands(program: Command): void {
     )
     .requiredOption('--bucket <bucket>', 'the source bucket')
     .option('--source-region <name>', 'region profile of the source', 'primary')
-    .requiredOption('--replica-region <name>', 'region profile of the replica')
+    .option(
+      '--replica-region <name>',
+      "region profile of the replica (default: the bucket's replica under protectedBuckets in the configuration)",
+    )
     .option('--replica-bucket <bucket>', 'the replica bucket (default: the same name)')
     .option('--prefix <prefix>', 'only keys under this prefix', '')
     .addOption(
@@ -559,7 +562,18 @@ function replicaCommands(program: Command): void {
     .action(async (opts: ReplicaVerifyOptions, cmd: Command) => {
       const { json } = cmd.optsWithGlobals<GlobalOptions>();
       const config = configOf(cmd);
-      for (const region of [opts.sourceRegion, opts.replicaRegion]) {
+      // A protected bucket of the configuration names its replica.
+      const configured = Object.values(config.protectedBuckets).find(
+        (p) => p.region === opts.sourceRegion && p.bucket === opts.bucket,
+      )?.replica;
+      const replicaRegion = opts.replicaRegion ?? configured?.region;
+      if (replicaRegion === undefined)
+        throw new UsageError(
+          `--replica-region is needed: ${opts.sourceRegion}/${opts.bucket} has no replica under protectedBuckets in the configuration`,
+        );
+      const replicaBucket =
+        opts.replicaBucket ?? (opts.replicaRegion === undefined ? configured?.bucket : undefined);
+      for (const region of [opts.sourceRegion, replicaRegion]) {
         if (!Object.hasOwn(config.regions, region))
           throw new UsageError(
             `region "${region}" is not in the configuration (known: ${Object.keys(config.regions).join(', ')})`,
@@ -570,7 +584,7 @@ function replicaCommands(program: Command): void {
         throw new UsageError(`--sample-rate expects a fraction such as 0.05, got "${opts.sampleRate}"`);
       const input = {
         source: { region: opts.sourceRegion, bucket: opts.bucket },
-        replica: { region: opts.replicaRegion, bucket: opts.replicaBucket },
+        replica: { region: replicaRegion, bucket: replicaBucket },
         prefix: opts.prefix,
         deepCheck: (opts.deep ?? 'none') as 'none' | 'sample' | 'all',
         sampleRate,

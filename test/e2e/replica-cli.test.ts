@@ -1,5 +1,8 @@
 // `lifeboat replica verify` as an operator runs it: a worker process, the table or --json, exit codes.
 import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { parse, stringify } from 'yaml';
 import { waitForBucketOnSecondary, waitUntilReplicated } from '../helpers/multisite';
 import { createBucket, put, uniqueBucket } from '../helpers/s3';
 import { CLI, WorkerProcess, writeTestConfig } from '../helpers/worker-process';
@@ -14,8 +17,12 @@ interface Run {
 }
 
 function lifeboat(...args: string[]): Promise<Run> {
+  return lifeboatWith(configPath, ...args);
+}
+
+function lifeboatWith(config: string, ...args: string[]): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, '--config', configPath, ...args], {
+    const child = spawn(process.execPath, [CLI, '--config', config, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
     });
@@ -41,16 +48,12 @@ describe('lifeboat replica verify', () => {
     await waitForBucketOnSecondary(bucket);
     for (let i = 0; i < 4; i++) await put(bucket, `doc/${i}.txt`, `text ${i}`);
     await waitUntilReplicated(bucket);
-    const run = await lifeboat(
-      'replica',
-      'verify',
-      '--bucket',
-      bucket,
-      '--replica-region',
-      'secondary',
-      '--deep',
-      'all',
-    );
+    // The replica comes from the configuration: the bucket is protected, with its replica in secondary.
+    const withProtected = join(dirname(configPath), 'protected.yaml');
+    const cfg = parse(readFileSync(configPath, 'utf8')) as Record<string, unknown>;
+    cfg.protectedBuckets = { docs: { region: 'primary', bucket, replica: { region: 'secondary', bucket } } };
+    writeFileSync(withProtected, stringify(cfg));
+    const run = await lifeboatWith(withProtected, 'replica', 'verify', '--bucket', bucket, '--deep', 'all');
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/^In sync: primary\/.* -> secondary\//);
     expect(run.stdout).toMatch(/in-sync\s+4/);
@@ -101,6 +104,9 @@ describe('lifeboat replica verify', () => {
     const region = await lifeboat('replica', 'verify', '--bucket', 'docs', '--replica-region', 'mars');
     expect(region.code).toBe(2);
     expect(region.stderr).toMatch(/region "mars" is not in the configuration/);
+    const none = await lifeboat('replica', 'verify', '--bucket', 'docs');
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/--replica-region is needed/);
     const deep = await lifeboat(
       'replica',
       'verify',
