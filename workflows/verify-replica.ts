@@ -254,7 +254,7 @@ export async function verifyReplica(
       if (isCancellation(err) || !isUnreachableFailure(err)) throw err;
       // The source (or the replica) stopped answering part-way: report the keys counted so far.
       sourceReachable = false;
-      sourceError = `stopped answering after ${state.tally.counts.keys} keys: ${(err as Error).message}`;
+      sourceError = `stopped answering after ${state.tally.counts.keys} keys: ${(err as ActivityFailure).cause?.message ?? ''}`;
       notes.push('the counts cover only the keys listed before a side stopped answering');
     }
   }

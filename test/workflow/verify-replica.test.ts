@@ -14,7 +14,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
+import { connect, createServer, Server, Socket } from 'node:net';
 import { VerifyReplicaInput } from '../../core/replica-diff';
 import { LifeboatConfig } from '../../core/config';
 import { readStackProfile } from '../../worker/config';
@@ -66,13 +66,54 @@ function configWithFlaky(endpoint: string): LifeboatConfig {
   };
 }
 
+/** A TCP relay to the primary zone that can be cut: the source going down part-way through a run. */
+class Relay {
+  private server?: Server;
+  private readonly sockets = new Set<Socket>();
+  port = 0;
+
+  constructor(private readonly target: URL) {}
+
+  async start(): Promise<void> {
+    const server = createServer((client) => {
+      const upstream = connect(Number(this.target.port), this.target.hostname);
+      for (const s of [client, upstream]) {
+        this.sockets.add(s);
+        s.on('close', () => this.sockets.delete(s));
+        s.on('error', () => {
+          client.destroy();
+          upstream.destroy();
+        });
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((r) => server.listen(this.port, '127.0.0.1', r));
+    this.port = (server.address() as { port: number }).port;
+    this.server = server;
+  }
+
+  /** Closes the port and every connection through it: new connections are refused. */
+  async cut(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = undefined;
+    const closed = new Promise((r) => server.close(r));
+    for (const s of this.sockets) s.destroy();
+    await closed;
+  }
+}
+
+let relay: Relay;
+
 beforeAll(async () => {
   const stack = readStackProfile();
+  relay = new Relay(new URL(stack.regions.primary.endpoint));
+  await relay.start();
   process.env.LIFEBOAT_TEST_FLAKY_KEY_ID = stack.regions.primary.accessKeyId;
   process.env.LIFEBOAT_TEST_FLAKY_SECRET = stack.regions.primary.secretAccessKey;
   env = await temporalEnv();
   const down = `http://127.0.0.1:${await closedPort()}`;
-  workers.push(await createWorker(configWithFlaky(stack.regions.primary.endpoint), { taskQueue: upQueue }));
+  workers.push(await createWorker(configWithFlaky(`http://127.0.0.1:${relay.port}`), { taskQueue: upQueue }));
   workers.push(await createWorker(configWithFlaky(down), { taskQueue: downQueue }));
   for (const w of workers) running.push(w.run());
 });
@@ -81,6 +122,7 @@ afterAll(async () => {
   for (const w of workers) w.shutdown();
   await Promise.all(running);
   await env.teardown();
+  await relay.cut();
 });
 
 let seq = 0;
@@ -348,5 +390,62 @@ describe('verifyReplica with the source down', () => {
       ['write report', 'ok'],
     ]);
     expect(Date.now() - started).toBeLessThan(30_000);
+  });
+});
+
+describe('verifyReplica when the source stops answering part-way', () => {
+  it('keeps the keys counted so far, lists the replica alone and says so', async () => {
+    const bucket = await createBucket(uniqueBucket('verify-cut'));
+    await waitForBucketOnSecondary(bucket);
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (next < 200) {
+          const i = next++;
+          await put(bucket, `k/${String(i).padStart(3, '0')}`, `v${i}`);
+        }
+      }),
+    );
+    await waitUntilReplicated(bucket);
+    const handle = await env.client.workflow.start('verifyReplica', {
+      taskQueue: upQueue,
+      workflowId: `test-verify-${suffix}-cut`,
+      // One key per request and a deep check of each: slow enough to cut the source in the middle.
+      args: [
+        {
+          source: { region: 'flaky', bucket },
+          replica: { region: 'secondary' },
+          pageSize: 1,
+          pagesPerActivity: 4,
+          deepCheck: 'all',
+        } satisfies VerifyReplicaInput,
+      ],
+    });
+    try {
+      for (;;) {
+        const p = await handle.query<VerifyProgress>('progress');
+        if (p.counts.keys > 0) break;
+        await sleep(50);
+      }
+      await relay.cut();
+      const r = (await handle.result()) as VerifyReplicaResult;
+      expect(r.sourceReachable).toBe(false);
+      expect(r.sourceError).toMatch(/stopped answering after \d+ keys: .*cannot reach the source flaky\//);
+      expect(r.counts.keys).toBeGreaterThan(0);
+      expect(r.counts.keys).toBeLessThan(200);
+      expect(r.counts['in-sync']).toBe(r.counts.keys);
+      expect(r.rpoSeconds).toBeNull();
+      expect(r.replicaAlone).toMatchObject({ keys: 200, currentObjects: 200 });
+      expect(r.notes.join(' ')).toMatch(/counts cover only the keys listed before a side stopped answering/);
+      expect(r.steps.map((s) => [s.name, s.outcome])).toEqual([
+        ['check both sides', 'ok'],
+        ['compare listings (run 1)', 'failed'],
+        ['list replica alone', 'ok'],
+        ['read last verification', 'ok'],
+        ['write report', 'ok'],
+      ]);
+    } finally {
+      await relay.start();
+    }
   });
 });
