@@ -12,7 +12,9 @@ import {
   workflowInfo,
   setHandler,
   ActivityFailure,
+  TimeoutFailure,
 } from '@temporalio/workflow';
+import { TimeoutType } from '@temporalio/common';
 import type { ReportActivities } from '../activities/report-activities';
 import type {
   BucketRef,
@@ -134,12 +136,14 @@ const emptyTally = (): VerifyTally => ({
   bytesHashed: 0,
 });
 
+/**
+ * A side stopped answering: refused or reset connections (Unreachable), or a request that hung until
+ * the heartbeat timeout, attempt after attempt (the S3 clients have no request timeout of their own).
+ */
 function isUnreachableFailure(err: unknown): boolean {
-  return (
-    err instanceof ActivityFailure &&
-    err.cause instanceof ApplicationFailure &&
-    err.cause.type === 'Unreachable'
-  );
+  if (!(err instanceof ActivityFailure)) return false;
+  if (err.cause instanceof ApplicationFailure) return err.cause.type === 'Unreachable';
+  return err.cause instanceof TimeoutFailure && err.cause.timeoutType === TimeoutType.HEARTBEAT;
 }
 
 export async function verifyReplica(
