@@ -310,10 +310,16 @@ export function createVerifyReplicaActivities(deps: ReportsDeps) {
           const wanted =
             input.deepCheck === 'all' || (input.deepCheck === 'sample' && inSample(d.key, input.sampleRate));
           if (wanted && deepCheckable(d)) {
-            const [a, b] = await Promise.all([
-              sha256Of(clients.source, input.source.bucket, d.key, d.source!.versionId),
-              sha256Of(clients.replica, input.replica.bucket, d.key, d.replica!.versionId),
-            ]);
+            let a, b;
+            try {
+              [a, b] = await Promise.all([
+                sha256Of(clients.source, input.source.bucket, d.key, d.source!.versionId),
+                sha256Of(clients.replica, input.replica.bucket, d.key, d.replica!.versionId),
+              ]);
+            } catch (err) {
+              if (s3Status(err) === 404) return; // deleted since the listing: the next run sees it
+              throw err;
+            }
             tally.deepChecked += 1;
             tally.bytesHashed += a.bytes + b.bytes;
             out[i] = withDeepCheck(d, a.hash === b.hash && a.bytes === b.bytes);

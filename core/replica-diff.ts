@@ -404,7 +404,7 @@ export const VerifyReplicaInput = z
     compareVersionIds: z.boolean().default(true),
     /** Versions per listing request. */
     pageSize: z.number().int().min(1).max(1000).default(1000),
-    /** Listing pages (of the source) per activity call. */
+    /** Listing requests (both sides together) per activity call. */
     pagesPerActivity: z.number().int().min(1).max(10000).default(100),
     /** Activity calls per workflow run before continuing as new. */
     callsPerRun: z.number().int().min(1).max(10000).default(200),
