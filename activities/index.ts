@@ -4,6 +4,7 @@ import { createReplicationActivities, ReplicationDeps } from './replication';
 import { createReportActivities } from './report-activities';
 import { ReportsDeps } from './reports';
 import { createRestoreActivities } from './restore';
+import { createVerifyReplicaActivities } from './verify-replica';
 import { createVersionRecoveryActivities } from './version-recovery';
 
 export type ActivityDeps = ReportsDeps & ReplicationDeps;
@@ -15,6 +16,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createReportActivities(deps),
     ...createFailoverActivities(deps),
     ...createReplicationActivities(deps),
+    ...createVerifyReplicaActivities(deps),
   };
 }
 

@@ -7,13 +7,20 @@ import {
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { LifeboatConfig } from '../core/config';
-import { bulkCopyWorkflowId, pointInTimeRestoreWorkflowId, versionRecoveryWorkflowId } from '../core/ids';
+import {
+  bulkCopyWorkflowId,
+  pointInTimeRestoreWorkflowId,
+  verifyReplicaWorkflowId,
+  versionRecoveryWorkflowId,
+} from '../core/ids';
 import { BulkCopyInput, PointInTimeRestoreInput } from '../core/pitr';
+import { VerifyReplicaInput } from '../core/replica-diff';
 import { Step } from '../core/steps';
 import { parseInput } from '../core/validate';
 import { VersionRecoveryInput } from '../core/version-recovery';
 import { connectClient } from '../worker/clients';
 import type { VersionRecoveryResult } from '../workflows/version-recovery';
+import type { VerifyReplicaResult } from '../workflows/verify-replica';
 import { stepsQuery } from '../workflows/lib/steps';
 import type { BulkJobResult, Progress } from '../workflows/point-in-time-restore';
 import { progressQuery } from '../workflows/point-in-time-restore';
@@ -222,4 +229,38 @@ export async function runStatus(client: Client, workflowId: string): Promise<Run
     new Promise<Step[]>((r) => setTimeout(() => r([]), 10_000).unref()),
   ]);
   return status;
+}
+
+export type { VerifyReplicaResult };
+
+export function validateVerifyReplica(input: unknown): VerifyReplicaInput {
+  const parsed = parseInput(VerifyReplicaInput, input, 'verifyReplica');
+  if (!parsed.ok) throw new UsageError(parsed.message);
+  return input as VerifyReplicaInput;
+}
+
+/**
+ * Starts verifyReplica under the id of the pair and the minute; the same verification already
+ * running (asked twice within a minute) is followed instead of refused.
+ */
+export async function startVerifyReplica(
+  client: Client,
+  config: LifeboatConfig,
+  input: VerifyReplicaInput,
+  workflowId?: string,
+): Promise<{ handle: WorkflowHandle; attached: boolean }> {
+  validateVerifyReplica(input);
+  const id = workflowId ?? verifyReplicaWorkflowId({ ...input, at: new Date().toISOString() });
+  try {
+    const handle = await client.workflow.start('verifyReplica', {
+      taskQueue: config.temporal.taskQueue,
+      workflowId: id,
+      args: [input],
+    });
+    return { handle, attached: false };
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError)
+      return { handle: client.workflow.getHandle(id), attached: true };
+    throw err;
+  }
 }

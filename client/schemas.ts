@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { LifeboatConfig } from '../core/config';
 import { BulkCopyInput, PointInTimeRestoreInput } from '../core/pitr';
+import { VerifyReplicaInput } from '../core/replica-diff';
 import { VersionRecoveryInput } from '../core/version-recovery';
 import { projectRoot } from '../worker/config';
 
@@ -11,6 +12,7 @@ export const SCHEMAS: Record<string, z.ZodType> = {
   'version-recovery.input': VersionRecoveryInput,
   'point-in-time-restore.input': PointInTimeRestoreInput,
   'bulk-copy.input': BulkCopyInput,
+  'verify-replica.input': VerifyReplicaInput,
   'lifeboat.config': LifeboatConfig,
 };
 

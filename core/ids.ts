@@ -70,3 +70,18 @@ export function failoverWorkflowId(input: { source: Loc; dryRun?: boolean }): st
 export function failbackWorkflowId(input: { source: Loc }): string {
   return `failback/${input.source.region ?? 'primary'}/${input.source.bucket}`;
 }
+
+/**
+ * `verify/<region>/<bucket>/<prefix>/to/<region>/<bucket>@<minute>`: the same verification asked twice
+ * within a minute is one run; `at` is when it was asked (the CLI passes now).
+ */
+export function verifyReplicaWorkflowId(input: {
+  source: { region?: string; bucket: string };
+  replica: { region: string; bucket?: string };
+  prefix?: string;
+  at: string;
+}): string {
+  const minute = new Date(Date.parse(input.at)).toISOString().slice(0, 16) + 'Z';
+  const src = loc({ ...input.source, prefix: input.prefix });
+  return `verify/${src}/to/${input.replica.region}/${input.replica.bucket ?? input.source.bucket}@${minute}`;
+}

@@ -15,10 +15,12 @@ import type { ReplicationActivities } from '../activities/replication';
 import { ErrorType } from '../core/errors';
 import { failoverReadiness, Readiness, RegionFailoverInput } from '../core/failover';
 import type { BucketPair, ReplicationLag } from '../core/replication';
+import { BEHIND_CLASSES, DIFF_CLASSES, DiffClass } from '../core/replica-diff';
 import { Step } from '../core/steps';
 import { parseInput } from '../core/validate';
 import { markPhase, markRun } from './lib/search-attributes';
 import { StepLog } from './lib/steps';
+import { verifyReplica, VerifyReplicaResult } from './verify-replica';
 
 export { RegionFailoverInput };
 
@@ -99,31 +101,27 @@ export async function verifyAsChild(
   replica: { region: string; bucket: string },
   compareVersionIds = true,
 ): Promise<VerifySummary> {
-  const r = await executeChild<(input: unknown) => Promise<Record<string, unknown>>>('verifyReplica', {
+  const r = await executeChild(verifyReplica, {
     workflowId,
     args: [{ source, replica, compareVersionIds }],
   });
-  return summarizeVerification(workflowId, r);
+  return summarizeVerification(r);
 }
 
-export function summarizeVerification(workflowId: string, r: Record<string, unknown>): VerifySummary {
-  const counts = (r.counts ?? {}) as Record<string, number>;
-  const behind = ['missing', 'missingOnReplica', 'stale', 'pending', 'failed', 'diverged', 'contentMismatch']
-    .map((k) => counts[k] ?? 0)
-    .reduce((a, b) => a + b, 0);
-  const sourceReachable = r.sourceReachable !== false;
-  const rpo = typeof r.rpoSeconds === 'number' ? r.rpoSeconds : null;
-  const parts = Object.entries(counts)
-    .filter(([, n]) => n > 0)
-    .map(([k, n]) => `${k} ${n}`);
+/** Keys where the replica lacks a change of the source, or holds different bytes. */
+const BEHIND: readonly DiffClass[] = [...BEHIND_CLASSES, 'content-mismatch'];
+
+export function summarizeVerification(r: VerifyReplicaResult): VerifySummary {
+  const behind = BEHIND.reduce((n, c) => n + r.counts[c], 0);
+  const found = DIFF_CLASSES.filter((c) => r.counts[c] > 0).map((c) => `${c} ${r.counts[c]}`);
   return {
-    workflowId,
-    sourceReachable,
-    rpoSeconds: sourceReachable ? rpo : null,
-    keysBehind: sourceReachable ? behind : null,
-    detail: sourceReachable
-      ? parts.join(', ') || 'no keys'
-      : 'the source did not answer: only the replica was listed',
+    workflowId: r.workflowId,
+    sourceReachable: r.sourceReachable,
+    rpoSeconds: r.sourceReachable ? r.rpoSeconds : null,
+    keysBehind: r.sourceReachable ? behind : null,
+    detail: r.sourceReachable
+      ? `${r.counts.keys} keys: ${found.join(', ') || 'none'}`
+      : `the source did not answer (${r.sourceError ?? 'no answer'}): only the replica was listed${r.lastVerification ? '; the last verification is in the report' : ''}`,
   };
 }
 
