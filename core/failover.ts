@@ -26,6 +26,11 @@ export const RegionFailoverInput = z
       .default(3600),
     /** How long a health probe of the source waits for an answer. */
     probeTimeoutSeconds: z.number().int().min(1).max(300).default(10),
+    /**
+     * Compare versions by version id in the verification (S3 CRR and Ceph multisite keep them); false
+     * compares ETag and size, for replicas filled by copies.
+     */
+    compareVersionIds: z.boolean().default(true),
     /** Set up replica -> source replication, so writes made during the outage flow back later. */
     reverseReplication: z.boolean().default(true),
     /** Key of the active-region record in each side's bucket. */
@@ -59,6 +64,8 @@ export const RegionFailbackInput = z
       .min(1)
       .max(90 * 24 * 3600)
       .default(7 * 24 * 3600),
+    /** As in regionFailover: how the first verification compares versions. */
+    compareVersionIds: z.boolean().default(true),
     /** How long the platform's own catch-up may take before the bulk transfer does the rest. */
     catchUpTimeoutSeconds: z.number().int().min(0).max(86400).default(900),
     recordKey: z.string().min(1).max(1024).default(DEFAULT_RECORD_KEY),

@@ -158,7 +158,7 @@ export async function regionFailback(
   markPhase('verify');
   let verification = await log.run(
     'verify source against replica',
-    () => verifyAsChild(`${id}/verify-1`, req.replica, req.source),
+    () => verifyAsChild(`${id}/verify-1`, req.replica, req.source, req.compareVersionIds),
     (v) => ({ keysBehind: v.keysBehind ?? -1 }),
     (v) => v.detail,
   );

@@ -191,7 +191,7 @@ export async function regionFailover(input: RegionFailoverInput): Promise<Region
   }
   const verification = await log.run(
     'verify replica',
-    () => verifyAsChild(`${id}/verify`, req.source, req.replica),
+    () => verifyAsChild(`${id}/verify`, req.source, req.replica, req.compareVersionIds),
     (v) => ({ keysBehind: v.keysBehind ?? -1, rpoSeconds: v.rpoSeconds ?? -1 }),
     (v) => v.detail,
   );

@@ -2,7 +2,7 @@
 // into two separate arrays, which loses their interleaving; entries with the same LastModified (AWS
 // lists whole seconds) can then not be ordered. The raw XML keeps the order, so it is read as well.
 import { ListObjectVersionsCommand, ListObjectVersionsCommandInput, S3Client } from '@aws-sdk/client-s3';
-import { bareEtag, VersionEntry } from '../../core/versions';
+import { bareEtag, compareKeys, VersionEntry } from '../../core/versions';
 import { activitySignal } from './signal';
 
 export interface VersionsPage {
@@ -98,6 +98,10 @@ export async function listVersionsPage(
   }
   // Anything the raw reading missed (it should be nothing) keeps the SDK's order after the rest.
   ordered.push(...byId.values());
+  // S3 and RGW interleave versions and markers in key order. moto lists every <Version> first and
+  // every <DeleteMarker> after them: put keys back in order (a stable sort keeps each key's own order).
+  if (ordered.some((e, i) => i > 0 && compareKeys(ordered[i - 1].key, e.key) > 0))
+    ordered.sort((a, b) => compareKeys(a.key, b.key));
   return {
     entries: ordered,
     isTruncated: page.IsTruncated === true,
