@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { LifeboatConfig } from '../core/config';
+import { RegionFailbackInput, RegionFailoverInput } from '../core/failover';
 import { BulkCopyInput, PointInTimeRestoreInput } from '../core/pitr';
 import { VerifyReplicaInput } from '../core/replica-diff';
 import { VersionRecoveryInput } from '../core/version-recovery';
@@ -13,6 +14,8 @@ export const SCHEMAS: Record<string, z.ZodType> = {
   'point-in-time-restore.input': PointInTimeRestoreInput,
   'bulk-copy.input': BulkCopyInput,
   'verify-replica.input': VerifyReplicaInput,
+  'region-failover.input': RegionFailoverInput,
+  'region-failback.input': RegionFailbackInput,
   'lifeboat.config': LifeboatConfig,
 };
 

@@ -55,9 +55,10 @@ describe('KeySampler and ranges', () => {
           expect(ranges.length).toBeLessThanOrEqual(Math.max(1, parts));
           // Boundaries strictly increasing.
           for (let i = 1; i < ranges.length; i++)
-            expect(ranges[i].untilKey === undefined || ranges[i].untilKey! > ranges[i - 1].untilKey!).toBe(
-              true,
-            );
+            expect(
+              ranges[i].untilKey === undefined ||
+                compareKeys(ranges[i].untilKey!, ranges[i - 1].untilKey!) > 0,
+            ).toBe(true);
           if (keys.length >= parts * capacity && ranges.length === parts) {
             const ideal = keys.length / parts;
             const stride = Math.ceil((2 * keys.length) / capacity);
