@@ -12,7 +12,7 @@ import { createS3Client } from '../worker/clients';
 import { ConfigError, loadConfig } from '../worker/config';
 import { pauseSignal, resumeSignal, setConcurrencyUpdate } from '../workflows/point-in-time-restore';
 import { downloadVersion } from './download';
-import { regionCommands } from './region-commands';
+import { regionCommands, replicaStatusCommand } from './region-commands';
 import { formatBytes, formatSteps, table } from './format';
 import {
   BulkJobResult,
@@ -548,6 +548,7 @@ function summarizeVerification(r: VerifyReplicaResult, config: LifeboatConfig): 
 
 function replicaCommands(program: Command): void {
   const replica = program.command('replica').description('replicas of protected buckets');
+  replicaStatusCommand(replica);
   replica
     .command('verify')
     .description(

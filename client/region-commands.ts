@@ -1,12 +1,16 @@
 // `lifeboat failover`, `lifeboat failback` and the approval gate: cross-region recovery from the CLI.
 import { Command } from 'commander';
-import { RegionFailbackInput, RegionFailoverInput } from '../core/failover';
+import { DEFAULT_RECORD_KEY, RegionFailbackInput, RegionFailoverInput } from '../core/failover';
 import { failbackWorkflowId, failoverWorkflowId } from '../core/ids';
 import { parseInput } from '../core/validate';
 import { loadConfig } from '../worker/config';
 import type { RegionFailbackResult } from '../workflows/region-failback';
 import { approveUpdate, gateQuery, RegionFailoverResult, rejectUpdate } from '../workflows/region-failover';
-import { formatSteps } from './format';
+import { formatSteps, table } from './format';
+import { createFailoverActivities } from '../activities/failover';
+import type { BucketPair, ReplicationLag, ReplicationState } from '../core/replication';
+import { createS3Clients } from '../worker/clients';
+import { createReplicationProviders } from '../worker/replication';
 import { connect, hasWorker, startWorkflow, UsageError, webUiLink } from './lifeboat';
 
 interface GlobalOptions {
@@ -238,6 +242,120 @@ export function regionCommands(program: Command): void {
         if (o.detach) return out(json, { workflowId: id, webUi: link }, () => id);
         const result = (await handle.result()) as RegionFailbackResult;
         out(json, result, () => summarizeFailback(result));
+      },
+    );
+}
+
+interface StatusRow {
+  pair: BucketPair;
+  active?: string;
+  activeSince?: string;
+  state?: ReplicationState;
+  lag?: ReplicationLag;
+  errors: string[];
+}
+
+/** `lifeboat replica status`: replication set-up, lag, backlog and the active side of each pair. */
+export function replicaStatusCommand(replica: Command): void {
+  replica
+    .command('status')
+    .description(
+      'replication direction, lag, backlog and failures, and the active side, of each protected bucket (or of --bucket)',
+    )
+    .option('--bucket <bucket>', 'one bucket instead of every protected bucket of the configuration')
+    .option('--source-region <name>', 'region profile of --bucket', 'primary')
+    .option('--replica-region <name>', 'region profile of its replica', 'secondary')
+    .option('--replica-bucket <bucket>', 'the replica bucket (default: the same name)')
+    .action(
+      async (
+        o: { bucket?: string; sourceRegion: string; replicaRegion: string; replicaBucket?: string },
+        cmd: Command,
+      ) => {
+        const { json, config: path } = cmd.optsWithGlobals<GlobalOptions>();
+        const config = loadConfig(path);
+        const pairs: BucketPair[] = o.bucket
+          ? [
+              {
+                source: { region: o.sourceRegion, bucket: o.bucket },
+                replica: { region: o.replicaRegion, bucket: o.replicaBucket ?? o.bucket },
+              },
+            ]
+          : Object.values(config.protectedBuckets).flatMap((p) =>
+              p.replica ? [{ source: { region: p.region, bucket: p.bucket }, replica: p.replica }] : [],
+            );
+        if (pairs.length === 0)
+          throw new UsageError(
+            'no protected bucket with a replica in the configuration: pass --bucket (and --replica-region)',
+          );
+        for (const p of pairs)
+          for (const r of [p.source.region, p.replica.region])
+            if (!Object.hasOwn(config.regions, r))
+              throw new UsageError(
+                `region "${r}" is not in the configuration (known: ${Object.keys(config.regions).join(', ')})`,
+              );
+        const s3 = createS3Clients(config);
+        const providers = createReplicationProviders(config, s3);
+        const failover = createFailoverActivities({ s3 });
+        const rows: StatusRow[] = [];
+        for (const pair of pairs) {
+          const row: StatusRow = { pair, errors: [] };
+          const provider = providers[pair.source.region];
+          const record = await failover.readActiveRegion({
+            sides: [pair.source, pair.replica],
+            recordKey: DEFAULT_RECORD_KEY,
+            timeoutSeconds: 5,
+          });
+          row.active = record ? `${record.active.region}/${record.active.bucket}` : undefined;
+          row.activeSince = record?.since;
+          if (!provider) row.errors.push(`no replication provider for region ${pair.source.region}`);
+          else {
+            await provider.describe(pair).then(
+              (s) => (row.state = s),
+              (e: Error) => row.errors.push(`describe: ${e.message}`),
+            );
+            await provider.lag(pair).then(
+              (l) => (row.lag = l),
+              (e: Error) => row.errors.push(`lag: ${e.message}`),
+            );
+          }
+          rows.push(row);
+        }
+        for (const c of Object.values(s3)) c.destroy();
+        const n = (v: number | null | undefined) => (v === null || v === undefined ? '-' : String(v));
+        out(json, rows, () =>
+          [
+            table(
+              [
+                'SOURCE',
+                'REPLICA',
+                'ACTIVE',
+                'DIRECTION',
+                'CAUGHT UP',
+                'LAG S',
+                'PENDING OPS',
+                'PENDING BYTES',
+                'FAILED OPS',
+              ],
+              rows.map((r) => [
+                `${r.pair.source.region}/${r.pair.source.bucket}`,
+                `${r.pair.replica.region}/${r.pair.replica.bucket}`,
+                r.active ?? '(no record: source)',
+                r.state?.direction ?? '?',
+                r.lag ? (r.lag.caughtUp ? 'yes' : 'no') : '?',
+                n(r.lag?.lagSeconds),
+                n(r.lag?.pendingOperations),
+                n(r.lag?.pendingBytes),
+                n(r.lag?.failedOperations),
+              ]),
+            ),
+            ...rows.flatMap((r) => [
+              ...(r.lag ? [`  ${r.pair.source.bucket}: ${r.lag.detail}`] : []),
+              ...(r.state?.notes ?? []).map((x) => `  ${r.pair.source.bucket}: ${x}`),
+              ...r.errors.map((e) => `  ${r.pair.source.bucket}: ${e}`),
+            ]),
+          ].join('\n'),
+        );
+        if (rows.some((r) => r.errors.length > 0)) process.exitCode = 1;
       },
     );
 }

@@ -120,3 +120,132 @@ describe('lifeboat replica verify', () => {
     expect(deep.code).toBe(2);
   });
 });
+
+describe('lifeboat replica status', () => {
+  it('shows direction, lag and backlog of an AWS pair (moto), and the active side from the record', async () => {
+    const { CreateBucketCommand, PutBucketVersioningCommand, PutObjectCommand } =
+      await import('@aws-sdk/client-s3');
+    const { PutMetricDataCommand } = await import('@aws-sdk/client-cloudwatch');
+    const { createS3Client, createCloudWatchClient } = await import('../../worker/clients');
+    const { createAwsReplicationProvider } = await import('../../activities/replication/aws');
+    const { readStackProfile } = await import('../../worker/config');
+    const moto = readStackProfile().moto.endpoint;
+    process.env.LIFEBOAT_MOTO_KEY_ID = 'testing';
+    process.env.LIFEBOAT_MOTO_SECRET = 'testing';
+    const profile = (region: string) => ({
+      endpoint: moto,
+      cloudwatchEndpoint: moto,
+      region,
+      forcePathStyle: true,
+      platform: 'aws' as const,
+      replicationRoleArn: `arn:aws:iam::123456789012:role/lifeboat-${region}`,
+      credentials: {
+        source: 'environment' as const,
+        accessKeyIdVar: 'LIFEBOAT_MOTO_KEY_ID',
+        secretAccessKeyVar: 'LIFEBOAT_MOTO_SECRET',
+        sessionTokenVar: undefined,
+      },
+    });
+    const east = profile('us-east-1');
+    const west = profile('eu-west-1');
+    const s3 = { 'us-east': createS3Client('us-east', east), 'eu-west': createS3Client('eu-west', west) };
+    const cw = createCloudWatchClient('us-east', east);
+    const pair = {
+      source: { region: 'us-east', bucket: uniqueBucket('status-src') },
+      replica: { region: 'eu-west', bucket: uniqueBucket('status-dst') },
+    };
+    for (const side of [pair.source, pair.replica]) {
+      const s = s3[side.region as 'us-east' | 'eu-west'];
+      await s.send(
+        new CreateBucketCommand({
+          Bucket: side.bucket,
+          CreateBucketConfiguration:
+            side.region === 'eu-west' ? { LocationConstraint: 'eu-west-1' } : undefined,
+        }),
+      );
+      await s.send(
+        new PutBucketVersioningCommand({
+          Bucket: side.bucket,
+          VersioningConfiguration: { Status: 'Enabled' },
+        }),
+      );
+    }
+    await createAwsReplicationProvider({
+      s3,
+      cloudwatch: { 'us-east': cw, 'eu-west': createCloudWatchClient('eu-west', west) },
+      regionCodes: { 'us-east': 'us-east-1', 'eu-west': 'eu-west-1' },
+      replicationRoleArns: { 'us-east': east.replicationRoleArn, 'eu-west': west.replicationRoleArn },
+    }).enable(pair, { replicationTimeControl: true });
+    const dims = [
+      { Name: 'SourceBucket', Value: pair.source.bucket },
+      { Name: 'DestinationBucket', Value: pair.replica.bucket },
+      { Name: 'RuleId', Value: 'lifeboat-us-east-to-eu-west' },
+    ];
+    await cw.send(
+      new PutMetricDataCommand({
+        Namespace: 'AWS/S3',
+        MetricData: [
+          {
+            MetricName: 'ReplicationLatency',
+            Dimensions: dims,
+            Value: 42,
+            Unit: 'Seconds',
+            Timestamp: new Date(),
+          },
+          {
+            MetricName: 'OperationsPendingReplication',
+            Dimensions: dims,
+            Value: 7,
+            Unit: 'Count',
+            Timestamp: new Date(),
+          },
+          {
+            MetricName: 'BytesPendingReplication',
+            Dimensions: dims,
+            Value: 4096,
+            Unit: 'Bytes',
+            Timestamp: new Date(),
+          },
+        ],
+      }),
+    );
+    // The active side, as a failover would have written it.
+    await s3['eu-west'].send(
+      new PutObjectCommand({
+        Bucket: pair.replica.bucket,
+        Key: '.lifeboat/active-region.json',
+        Body: JSON.stringify({
+          pair,
+          active: pair.replica,
+          since: new Date().toISOString(),
+          by: 'test',
+          generation: 1,
+        }),
+      }),
+    );
+    const cfgPath = join(dirname(configPath), 'aws-status.yaml');
+    const cfg = parse(readFileSync(configPath, 'utf8')) as { regions: Record<string, unknown> };
+    cfg.regions['us-east'] = east;
+    cfg.regions['eu-west'] = west;
+    writeFileSync(cfgPath, stringify(cfg));
+    const args = ['replica', 'status', '--bucket', pair.source.bucket, '--source-region', 'us-east'];
+    const more = ['--replica-region', 'eu-west', '--replica-bucket', pair.replica.bucket];
+    const run = await lifeboatWith(cfgPath, '--json', ...args, ...more);
+    expect(run.code).toBe(0);
+    const [row] = JSON.parse(run.stdout) as {
+      active: string;
+      state: { direction: string };
+      lag: { lagSeconds: number; pendingOperations: number; pendingBytes: number; caughtUp: boolean };
+    }[];
+    expect(row.state.direction).toBe('source-to-replica');
+    expect(row.lag).toMatchObject({
+      lagSeconds: 42,
+      pendingOperations: 7,
+      pendingBytes: 4096,
+      caughtUp: false,
+    });
+    expect(row.active).toBe(`eu-west/${pair.replica.bucket}`);
+    const human = await lifeboatWith(cfgPath, ...args, ...more);
+    expect(human.stdout).toMatch(/source-to-replica\s+no\s+42\s+7\s+4096/);
+  });
+});
