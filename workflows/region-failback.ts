@@ -126,6 +126,12 @@ export async function regionFailback(
   );
   void healthy;
   const backAt = Date.now();
+  await log.run(
+    `rejoin ${src}`,
+    () => changes.rejoinRegion({ pair, region: req.source.region }),
+    undefined,
+    (steps) => steps.join('; '),
+  );
 
   // 2. The platform's own catch-up (reverse replication set up by the failover), watched, not assumed.
   markPhase('catch-up');

@@ -43,6 +43,11 @@ export function createReplicationActivities(deps: ReplicationDeps) {
     replicationLag: (pair: BucketPair): Promise<ReplicationLag> => of(pair).lag(pair, activitySignal()),
     promoteRegion: (input: { pair: BucketPair; region: string }): Promise<string[]> =>
       of(input.pair).promote(input.pair, input.region, activitySignal()),
+    rejoinRegion: async (input: { pair: BucketPair; region: string }): Promise<string[]> => {
+      const p = of(input.pair);
+      if (!p.rejoin) return [`no platform step on ${p.platform}: the returning side takes writes as it is`];
+      return p.rejoin(input.pair, input.region, activitySignal());
+    },
   };
 }
 

@@ -31,4 +31,10 @@ export interface ReplicationProvider {
    * Returns what was done, one sentence per step, for the step log.
    */
   promote(pair: BucketPair, region: string, signal?: AbortSignal): Promise<string[]>;
+  /**
+   * Failback, once `region` answers again and before the catch-up is watched: platform steps that let
+   * the returning side sync again (Ceph: pull the current period, restart its gateway, re-walk its
+   * logs). Absent where there is nothing to do (AWS).
+   */
+  rejoin?(pair: BucketPair, region: string, signal?: AbortSignal): Promise<string[]>;
 }
