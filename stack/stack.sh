@@ -108,15 +108,15 @@ require_free_port() {
 # wait_for WHAT LOGFILE CHECK [PIDFILE]: poll CHECK until it passes; a process that dies or a
 # timeout is an error naming the log, never a hang.
 wait_for() {
-  local what=$1 logfile=$2 check=$3 pidfile=${4:-} waited=0
+  local what=$1 logfile=$2 check=$3 pidfile=${4:-} start=$SECONDS
   until eval "$check" >/dev/null 2>&1; do
     if [ -n "$pidfile" ] && ! pid_alive "$pidfile"; then
       die "$what exited while starting; its log: $logfile (last lines below)
 $(tail -n 15 "$logfile" 2>/dev/null | tr -d '\000')"
     fi
     sleep 1
-    waited=$((waited + 1))
-    if [ "$waited" -ge "$WAIT_SECONDS" ]; then
+    # Wall-clock seconds, not iterations: a check can itself take seconds (ceph's timeout 5).
+    if [ $((SECONDS - start)) -ge "$WAIT_SECONDS" ]; then
       die "$what did not become ready within ${WAIT_SECONDS}s; its log: $logfile (last lines below)
 $(tail -n 15 "$logfile" 2>/dev/null | tr -d '\000')"
     fi
@@ -240,7 +240,9 @@ start_ceph() {
     write_ceph_conf "$fsid"
     log "ceph: creating a single-host cluster (memstore) in $dir"
     {
-      monmaptool --create --add a "127.0.0.1:$MON_PORT" --fsid "$fsid" "$dir/monmap"
+      # --addv with an explicit v1 address: `--add a 127.0.0.1:<port>` makes a msgr2 (v2) address for
+      # any port but 6789, and clients that dial mon_host (v1) then wait for an answer that never comes.
+      monmaptool --create --addv a "[v1:127.0.0.1:$MON_PORT]" --fsid "$fsid" "$dir/monmap"
       ceph-mon --mkfs -i a --monmap "$dir/monmap"
       ceph-mon -i a
     } >>"$LOGS/ceph-setup.log" 2>&1 || die "ceph-mon failed to start; its log: $LOGS/ceph-mon.a.log and $LOGS/ceph-setup.log"
