@@ -55,7 +55,8 @@ function applySourceLine(src: SyncSourceStatus, line: string): boolean {
     if (src.behindShards.length === 0) src.behindShards = new Array<number>(Number(m[1])).fill(-1);
   } else if ((m = /oldest incremental change not applied: (\S+)/.exec(line))) src.oldestChange = m[1];
   else if ((m = /full sync: (\d+)\/(\d+) shards/.exec(line))) src.fullSyncShards = Number(m[1]);
-  else if (/incremental sync: /.test(line) || /shards are recovering|recovering shards/.test(line)) return true;
+  else if (/incremental sync: /.test(line) || /shards are recovering|recovering shards/.test(line))
+    return true;
   else if ((m = /(failed to .*|ERROR: .*)$/.exec(line))) src.error = m[1];
   else return false;
   return true;
@@ -167,9 +168,16 @@ export function sourceLag(status: SyncStatus, sourceZone: string, now: Date): So
   }
   let remark: string | null = null;
   if (notSyncing) remark = `zone ${status.zoneName} is not syncing from ${src.zoneName}`;
-  else if (src.error) remark = `zone ${status.zoneName} cannot read the sync state of ${src.zoneName}: ${src.error}`;
+  else if (src.error)
+    remark = `zone ${status.zoneName} cannot read the sync state of ${src.zoneName}: ${src.error}`;
   else if (src.fullSyncShards > 0) remark = `${src.fullSyncShards} shards still in full sync`;
-  return { caughtUp, lagSeconds, behindShards: src.behindShards.length, fullSyncShards: src.fullSyncShards, remark };
+  return {
+    caughtUp,
+    lagSeconds,
+    behindShards: src.behindShards.length,
+    fullSyncShards: src.fullSyncShards,
+    remark,
+  };
 }
 
 // --- zonegroup, period, sync policy -----------------------------------------------------------
@@ -289,11 +297,7 @@ export interface SyncGroup {
  */
 export function parseSyncPolicy(json: string): SyncGroup[] {
   const raw = JSON.parse(json) as
-    | { sync_policy?: RawSyncPolicy }
-    | RawSyncPolicy
-    | RawGroup
-    | RawGroup[]
-    | RawZonegroup;
+    { sync_policy?: RawSyncPolicy } | RawSyncPolicy | RawGroup | RawGroup[] | RawZonegroup;
   let groups: RawGroup[];
   if (Array.isArray(raw)) groups = raw;
   else if ('sync_policy' in raw && raw.sync_policy) groups = raw.sync_policy.groups ?? [];
@@ -360,7 +364,10 @@ export function policyDirection(
 }
 
 /** The policy as rule summaries, zone names mapped to region names (unknown zones keep their name). */
-export function policyRules(groups: SyncGroup[], regionOfZone: Record<string, string>): ReplicationRuleSummary[] {
+export function policyRules(
+  groups: SyncGroup[],
+  regionOfZone: Record<string, string>,
+): ReplicationRuleSummary[] {
   const region = (zone: string) => regionOfZone[zone] ?? zone;
   if (groups.length === 0) {
     const zones = Object.keys(regionOfZone);
@@ -454,9 +461,9 @@ export function syncPolicyArgv(
       'create',
       g,
       `--pipe-id=${group}-pipe`,
-      "--source-zones=*",
+      '--source-zones=*',
       '--source-bucket=*',
-      "--dest-zones=*",
+      '--dest-zones=*',
       '--dest-bucket=*',
       z,
     ],
@@ -478,7 +485,14 @@ export function promoteArgv(zone: string, zonegroup: string): string[][] {
 
 /** Fetch the current period from the master's gateway (failback: on the old master, before it is promoted). */
 export function periodPullArgv(url: string, accessKey: string, secret: string, zone: string): string[] {
-  return ['period', 'pull', `--url=${url}`, `--access-key=${accessKey}`, `--secret=${secret}`, `--rgw-zone=${zone}`];
+  return [
+    'period',
+    'pull',
+    `--url=${url}`,
+    `--access-key=${accessKey}`,
+    `--secret=${secret}`,
+    `--rgw-zone=${zone}`,
+  ];
 }
 
 export const zonegroupGetArgv = (zonegroup: string, zone: string): string[] => [

@@ -93,9 +93,20 @@ const sleep = (ms: number, signal?: AbortSignal) =>
   });
 
 // Exit statuses and messages of a cluster or gateway that is busy or briefly away: worth a retry.
-const TRANSIENT = /Input\/output error|Connection refused|timed out|\(110\)|\(111\)|\(2202\)|\(16\) Device or resource busy/;
+const TRANSIENT =
+  /Input\/output error|Connection refused|timed out|\(110\)|\(111\)|\(2202\)|\(16\) Device or resource busy/;
 
-export function createCephReplicationProvider(deps: CephProviderDeps): ReplicationProvider {
+/** The Ceph provider adds one step the interface does not name: a returning zone rejoining the realm. */
+export interface CephReplicationProvider extends ReplicationProvider {
+  /**
+   * Failback, before the switch back: on the zone of `region` (the old master, back after an outage),
+   * pull the current period from the master zone and restart its gateway, so it syncs as a secondary
+   * and catches up. Idempotent; nothing to do when the zone is the master.
+   */
+  rejoin(pair: BucketPair, region: string, signal?: AbortSignal): Promise<string[]>;
+}
+
+export function createCephReplicationProvider(deps: CephProviderDeps): CephReplicationProvider {
   const commandTimeoutMs = deps.commandTimeoutMs ?? 60_000;
   const restartTimeoutMs = deps.restartTimeoutMs ?? 180_000;
   const gatewayReadyTimeoutMs = deps.gatewayReadyTimeoutMs ?? 120_000;
@@ -257,7 +268,10 @@ export function createCephReplicationProvider(deps: CephProviderDeps): Replicati
     const steps: string[] = [];
     for (const z of zones) {
       if (await gatewayUp(endpointOf(z, zg))) steps.push(await restartGateway(z, zg, signal));
-      else steps.push(`zone ${z.zone}: gateway down, not restarted (it loads the current period when it starts)`);
+      else
+        steps.push(
+          `zone ${z.zone}: gateway down, not restarted (it loads the current period when it starts)`,
+        );
     }
     return steps;
   }
@@ -283,7 +297,13 @@ export function createCephReplicationProvider(deps: CephProviderDeps): Replicati
     }
   }
 
-  async function state(p: PairZones, groups: SyncGroup[], zg: ZonegroupInfo, notes: string[], signal?: AbortSignal) {
+  async function state(
+    p: PairZones,
+    groups: SyncGroup[],
+    zg: ZonegroupInfo,
+    notes: string[],
+    signal?: AbortSignal,
+  ) {
     const regionOfZone = { [p.source.zone]: p.sourceRegion, [p.replica.zone]: p.replicaRegion };
     const result: ReplicationState = {
       platform: 'ceph',
@@ -325,12 +345,43 @@ export function createCephReplicationProvider(deps: CephProviderDeps): Replicati
       await admin(master, argv, signal);
     }
     // Observed on 16.2.15: a committed policy change is not applied by running gateways until restarted.
-    const restarts = await restartLiveGateways([master, master === p.source ? p.replica : p.source], zg, signal);
+    const restarts = await restartLiveGateways(
+      [master, master === p.source ? p.replica : p.source],
+      zg,
+      signal,
+    );
     const after = await readPolicy(p, signal);
-    return state(p, after.groups, after.zg, [`sync policy set to ${direction}, period committed`, ...restarts], signal);
+    return state(
+      p,
+      after.groups,
+      after.zg,
+      [`sync policy set to ${direction}, period committed`, ...restarts],
+      signal,
+    );
   }
 
-  const provider: ReplicationProvider = {
+  /** `period pull` on `target` from the master zone's gateway; false when the master is unreachable. */
+  async function pullPeriod(
+    target: CephZoneDeps,
+    region: string,
+    master: CephZoneDeps,
+    zg: ZonegroupInfo,
+    signal?: AbortSignal,
+  ) {
+    const url = endpointOf(master, zg);
+    if (!url || !(await gatewayUp(url))) return false;
+    const keys = target.systemCredentials;
+    if (!keys) {
+      throw ApplicationFailure.nonRetryable(
+        `zone ${target.zone} needs the multisite system user's keys for "period pull" from ${url}: set regions.${region}.ceph.systemAccessKeyVar and systemSecretKeyVar`,
+        CephErrorType.NotConfigured,
+      );
+    }
+    await admin(target, periodPullArgv(url, keys.accessKeyId, keys.secretAccessKey, target.zone), signal);
+    return true;
+  }
+
+  const provider: CephReplicationProvider = {
     platform: 'ceph',
 
     async describe(pair, signal) {
@@ -357,7 +408,10 @@ export function createCephReplicationProvider(deps: CephProviderDeps): Replicati
       if (s3) {
         try {
           await s3.send(
-            new PutBucketVersioningCommand({ Bucket: p.bucket, VersioningConfiguration: { Status: 'Enabled' } }),
+            new PutBucketVersioningCommand({
+              Bucket: p.bucket,
+              VersioningConfiguration: { Status: 'Enabled' },
+            }),
             { abortSignal: signal },
           );
         } catch (err) {
@@ -407,7 +461,11 @@ export function createCephReplicationProvider(deps: CephProviderDeps): Replicati
       let pending = 0;
       const parts: string[] = [];
       for (const [from, to] of legs) {
-        const zoneLag = sourceLag(parseSyncStatus(await admin(to, syncStatusArgv(to.zone), signal)), from.zone, measuredAt);
+        const zoneLag = sourceLag(
+          parseSyncStatus(await admin(to, syncStatusArgv(to.zone), signal)),
+          from.zone,
+          measuredAt,
+        );
         let bucketLine = '';
         let bucketCaughtUp = false;
         try {
@@ -426,7 +484,10 @@ export function createCephReplicationProvider(deps: CephProviderDeps): Replicati
         caughtUp &&= legCaughtUp;
         pending += zoneLag.behindShards + zoneLag.fullSyncShards;
         if (!legCaughtUp) {
-          lagSeconds = lagSeconds === null || zoneLag.lagSeconds === null ? null : Math.max(lagSeconds, zoneLag.lagSeconds);
+          lagSeconds =
+            lagSeconds === null || zoneLag.lagSeconds === null
+              ? null
+              : Math.max(lagSeconds, zoneLag.lagSeconds);
         }
         parts.push(
           `${from.zone} -> ${to.zone}: data ${zoneLag.caughtUp ? 'caught up' : `behind on ${zoneLag.behindShards} shards`}${zoneLag.remark ? ` (${zoneLag.remark})` : ''}, ${bucketLine}`,
@@ -462,26 +523,23 @@ export function createCephReplicationProvider(deps: CephProviderDeps): Replicati
       const zg = zonegroupIn(period, target.zonegroup);
       const targetPeriod = byZone.get(target.zone);
       if (zg.masterZone === target.zone && targetPeriod?.id === period.id) {
-        return [`zone ${target.zone} is already the master of zonegroup ${zg.name} (period ${period.id}): nothing to do`];
+        return [
+          `zone ${target.zone} is already the master of zonegroup ${zg.name} (period ${period.id}): nothing to do`,
+        ];
       }
       // Failback: the old master comes back with the period it had; fetch the current one from the
       // master before promoting, so the promotion builds on it (Ceph's documented failback step).
-      const masterUrl = zg.masterZone === other.zone ? endpointOf(other, zg) : undefined;
-      if (masterUrl && (await gatewayUp(masterUrl))) {
-        const keys = target.systemCredentials;
-        if (!keys) {
-          throw ApplicationFailure.nonRetryable(
-            `promoting zone ${target.zone} back needs the multisite system user's keys for "period pull" from ${masterUrl}: set regions.${region}.ceph.systemAccessKeyVar and systemSecretKeyVar`,
-            CephErrorType.NotConfigured,
-          );
-        }
-        await admin(target, periodPullArgv(masterUrl, keys.accessKeyId, keys.secretAccessKey, target.zone), signal);
-        steps.push(`pulled the current period from the master zone ${other.zone} (${masterUrl}) [${took()}]`);
+      if (zg.masterZone === other.zone && (await pullPeriod(target, region, other, zg, signal))) {
+        steps.push(`pulled the current period from the master zone ${other.zone} [${took()}]`);
       } else if (zg.masterZone !== target.zone) {
-        steps.push(`master zone ${zg.masterZone} is unreachable: promoting without pulling its period (disaster recovery)`);
+        steps.push(
+          `master zone ${zg.masterZone} is unreachable: promoting without pulling its period (disaster recovery)`,
+        );
       }
       for (const argv of promoteArgv(target.zone, target.zonegroup)) await admin(target, argv, signal);
-      steps.push(`made zone ${target.zone} master and default of zonegroup ${zg.name}, committed the period [${took()}]`);
+      steps.push(
+        `made zone ${target.zone} master and default of zonegroup ${zg.name}, committed the period [${took()}]`,
+      );
       steps.push(`${await restartGateway(target, zg, signal)} [${took()}]`);
       if (await gatewayUp(endpointOf(other, zg))) {
         steps.push(`${await restartGateway(other, zg, signal)} [${took()}]`);
@@ -497,6 +555,28 @@ export function createCephReplicationProvider(deps: CephProviderDeps): Replicati
         );
       }
       steps.push(`verified: period ${check.id} epoch ${check.epoch} names ${target.zone} master [${took()}]`);
+      return steps;
+    },
+
+    async rejoin(pair, region, signal) {
+      const p = pairZones(pair);
+      const target = zoneOf(region);
+      const other = target === p.source ? p.replica : p.source;
+      const t0 = Date.now();
+      const { period, byZone } = await newestPeriod([target, other], signal);
+      const zg = zonegroupIn(period, target.zonegroup);
+      if (zg.masterZone === target.zone) return [`zone ${target.zone} is the master: nothing to pull`];
+      if (!(await pullPeriod(target, region, other, zg, signal))) {
+        throw ApplicationFailure.retryable(
+          `the master zone ${other.zone} does not answer at ${endpointOf(other, zg)}: cannot pull its period yet`,
+          CephErrorType.CommandFailed,
+        );
+      }
+      const steps = [
+        `pulled period ${period.id} (zone ${target.zone} held ${byZone.get(target.zone)?.id ?? 'none readable'}) from the master zone ${other.zone}`,
+      ];
+      steps.push(await restartGateway(target, zg, signal));
+      steps.push(`rejoined in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
       return steps;
     },
   };
