@@ -474,9 +474,27 @@ preflight_ports() {
   moto_ready || require_free_port "$MOTO_PORT" "moto server" LIFEBOAT_MOTO_PORT
 }
 
+# The ports a running stack was started with: `up` with other LIFEBOAT_*_PORT values would take
+# another stack's services (on the default ports, say) for its own and write their endpoints to this
+# stack's profile. Seen once: a test run without the variables wrote to the other stack's gateways.
+ports_line() {
+  echo "temporal=$TEMPORAL_PORT ui=$TEMPORAL_UI_PORT primary=$PRIMARY_PORT secondary=$SECONDARY_PORT mon=$MON_PORT moto=$MOTO_PORT"
+}
+
+check_same_ports() {
+  local f=$STATE/ports
+  [ -f "$f" ] || return 0
+  if [ "$(cat "$f")" != "$(ports_line)" ] &&
+    { pid_alive "$STATE/temporal.pid" || pid_alive "$STATE/moto.pid" || pid_alive "$STATE/ceph/run/mon.a.pid"; }; then
+    die "the stack in $STATE is running with other ports ($(cat "$f")) than these ($(ports_line)): set the same LIFEBOAT_*_PORT variables, or stop it first with stack.sh down"
+  fi
+}
+
 cmd_up() {
   local started=$SECONDS
   mkdir -p "$STATE" "$LOGS"
+  check_same_ports
+  ports_line >"$STATE/ports"
   cmd_install
   preflight_ports
   start_temporal
@@ -490,7 +508,7 @@ cmd_down() {
   stop_pid "$STATE/temporal.pid"
   stop_pid "$STATE/moto.pid"
   stop_ceph_daemons
-  rm -f "$PROFILE"
+  rm -f "$PROFILE" "$STATE/ports"
   log "stopped (Temporal history kept in $STATE/temporal.db; Ceph's in-memory data is gone)"
 }
 

@@ -69,6 +69,17 @@ describe('parseSyncStatus', () => {
     expect(s.sources[0]).toMatchObject(source);
   });
 
+  it('the promoted secondary while the primary gateway is down (sync-status-secondary-master-primary-down.txt)', () => {
+    const s = parseSyncStatus(fixture('sync-status-secondary-master-primary-down.txt'));
+    expect(s).toMatchObject({ zoneName: 'secondary', metadataMaster: true });
+    expect(s.sources[0]).toMatchObject({
+      zoneName: 'primary',
+      caughtUp: false,
+      error: 'failed to retrieve sync info: (5) Input/output error',
+    });
+    expect(sourceLag(s, 'primary', new Date())).toMatchObject({ caughtUp: false, lagSeconds: null });
+  });
+
   it('reads a source that cannot be reached, a full sync and several sources', () => {
     const text = `          realm r (lifeboat)
       zonegroup g (lab)
@@ -224,6 +235,19 @@ describe('sync policy', () => {
         ],
       },
     ]);
+  });
+
+  it('the symmetrical policy Lifeboat sets for reverse (sync-policy-get-symmetrical.json)', () => {
+    const groups = parseSyncPolicy(fixture('sync-policy-get-symmetrical.json'));
+    expect(groups[0].flows).toEqual(symmetric[0].flows);
+    expect(policyDirection(groups, 'b', 'primary', 'secondary')).toBe('both');
+  });
+
+  it('zonegroup get after promoting the secondary', () => {
+    expect(parseZonegroup(fixture('zonegroup-get-secondary-master.json'))).toMatchObject({
+      masterZoneId: SECONDARY_ID,
+      masterZone: 'secondary',
+    });
   });
 
   it('a symmetrical flow expands to both zone pairs', () => {
