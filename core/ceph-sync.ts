@@ -264,7 +264,8 @@ interface RawPipe {
 }
 interface RawGroup {
   id: string;
-  status: 'enabled' | 'allowed' | 'forbidden' | string;
+  /** 'enabled', 'allowed' or 'forbidden'. */
+  status: string;
   data_flow?: {
     directional?: { source_zone: string; dest_zone: string }[];
     symmetrical?: { id?: string; zones: string[] }[];

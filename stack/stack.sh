@@ -308,8 +308,10 @@ zone_port() {
   esac
 }
 
+# Daemons alive is enough here: `ceph osd stat` can take more than its 5 s under load (seen during a
+# period commit), and a gateway restart must not fail for that.
 require_cluster() {
-  ceph_alive || die "the Ceph cluster of $STATE is not running: start the stack with npm run stack:up"
+  { pid_alive "$STATE/ceph/run/mon.a.pid" && pid_alive "$STATE/ceph/run/osd.0.pid"; } || die "the Ceph cluster of $STATE is not running: start the stack with npm run stack:up"
 }
 
 # SIGKILL, as in an outage drill: no graceful shutdown, sync state left as a crash leaves it.

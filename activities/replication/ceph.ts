@@ -156,7 +156,9 @@ export function createCephReplicationProvider(deps: CephProviderDeps): CephRepli
         { env, timeout, signal, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' },
         (err, stdout, stderr) => {
           if (!err) return resolve({ stdout, stderr });
-          if (signal?.aborted) return reject(err);
+          if (signal?.aborted) {
+            return reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+          }
           const shown = redact(argv).join(' ');
           const e = err as NodeJS.ErrnoException & { killed?: boolean; code?: string | number };
           const tail = stderr.trim().split('\n').slice(-5).join(' | ');
@@ -176,7 +178,7 @@ export function createCephReplicationProvider(deps: CephProviderDeps): CephRepli
               ),
             );
           }
-          const message = `"${shown}" failed (exit ${String(e.code)}): ${tail || e.message}`;
+          const message = `"${shown}" failed (exit ${String(e.code)}): ${tail || 'no output on stderr'}`;
           reject(
             TRANSIENT.test(stderr)
               ? ApplicationFailure.retryable(message, CephErrorType.CommandFailed)
