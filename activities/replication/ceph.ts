@@ -482,6 +482,13 @@ export function createCephReplicationProvider(deps: CephProviderDeps): CephRepli
           if (signal?.aborted) throw err;
           bucketLine = `bucket sync status unavailable: ${(err as Error).message}`;
         }
+        // Seen once after a SIGKILL: a write the source acknowledged just before the crash is in its
+        // bucket index log, but no data-log entry points at that bucket shard, so the zone says
+        // "caught up" while the bucket is behind and the shard is not synced until it changes again.
+        if (zoneLag.caughtUp && !bucketCaughtUp && bucketLine.startsWith('bucket behind')) {
+          bucketLine +=
+            ' while the zone is caught up (no data-log entry for it: it syncs when the bucket changes again)';
+        }
         const legCaughtUp = zoneLag.caughtUp && bucketCaughtUp;
         caughtUp &&= legCaughtUp;
         pending += zoneLag.behindShards + zoneLag.fullSyncShards;

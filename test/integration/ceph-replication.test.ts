@@ -224,8 +224,11 @@ describe('Ceph multisite replication (real gateways, in order)', () => {
             JSON.stringify(await versionsOf(bucket, secondary)) &&
           (await exists(primary, bucket, 'c/last-before-crash')) &&
           (await exists(primary, outageBucket, 'made-during-outage')),
-        600_000,
-      ),
+        300_000,
+      ).catch(async (err: Error) => {
+        // Say what Ceph reports, so a failure tells a stuck shard from a slow one.
+        throw new Error(`${err.message}; lag: ${(await provider.lag(pair)).detail}`);
+      }),
     );
     const onPrimary = await versionsOf(bucket, primary);
     expect(onPrimary).toEqual(await versionsOf(bucket, secondary));
