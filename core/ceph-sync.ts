@@ -496,6 +496,19 @@ export function periodPullArgv(url: string, accessKey: string, secret: string, z
   ];
 }
 
+/**
+ * On `zone`, sync everything from `sourceZone` again from its logs' start (markers of buckets already
+ * in incremental sync are kept, so nothing is copied twice): after `sourceZone` crashed, it visits the
+ * bucket shards whose data-log entries the crash lost. Takes effect when `zone`'s gateway restarts.
+ */
+export const dataSyncInitArgv = (sourceZone: string, zone: string): string[] => [
+  'data',
+  'sync',
+  'init',
+  `--source-zone=${sourceZone}`,
+  `--rgw-zone=${zone}`,
+];
+
 export const zonegroupGetArgv = (zonegroup: string, zone: string): string[] => [
   'zonegroup',
   'get',

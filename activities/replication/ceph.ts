@@ -4,6 +4,7 @@ import { GetBucketVersioningCommand, PutBucketVersioningCommand, S3Client } from
 import { ApplicationFailure } from '@temporalio/common';
 import {
   bucketSyncStatusArgv,
+  dataSyncInitArgv,
   LIFEBOAT_SYNC_GROUP,
   parseBucketSyncStatus,
   parsePeriod,
@@ -101,7 +102,9 @@ export interface CephReplicationProvider extends ReplicationProvider {
   /**
    * Failback, before the switch back: on the zone of `region` (the old master, back after an outage),
    * pull the current period from the master zone and restart its gateway, so it syncs as a secondary
-   * and catches up. Idempotent; nothing to do when the zone is the master.
+   * and catches up; and make the other zone walk the returning zone's buckets once (data sync init and a
+   * gateway restart), since a crash can lose the data-log entries of its last writes. Nothing to do
+   * when the zone is the master.
    */
   rejoin(pair: BucketPair, region: string, signal?: AbortSignal): Promise<string[]>;
 }
@@ -585,6 +588,15 @@ export function createCephReplicationProvider(deps: CephProviderDeps): CephRepli
         `pulled period ${period.id} (zone ${target.zone} held ${byZone.get(target.zone)?.id ?? 'none readable'}) from the master zone ${other.zone}`,
       ];
       steps.push(await restartGateway(target, zg, signal));
+      // A crash can lose the data-log entries of the returning zone's last writes (seen: the bucket index
+      // log has the write, the other zone says "caught up" and never fetches it). A data sync init on the
+      // other zone makes it walk every bucket shard of the returning zone once; restarting its gateway
+      // starts that walk. Observed: the missing object arrived 18 s later, nothing was copied twice.
+      await admin(other, dataSyncInitArgv(target.zone, other.zone), signal);
+      steps.push(
+        `zone ${other.zone}: data sync from ${target.zone} restarted from the logs' start (data sync init)`,
+      );
+      steps.push(await restartGateway(other, zg, signal));
       steps.push(`rejoined in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
       return steps;
     },

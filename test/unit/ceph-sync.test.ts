@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  dataSyncInitArgv,
   parseBucketSyncStatus,
   parsePeriod,
   parseSyncPolicy,
@@ -367,6 +368,16 @@ describe('argv builders', () => {
     expect(promoteArgv('secondary', 'lab')).toEqual([
       ['zone', 'modify', '--rgw-zone=secondary', '--rgw-zonegroup=lab', '--master', '--default'],
       ['period', 'update', '--commit', '--rgw-zone=secondary'],
+    ]);
+  });
+
+  it('data sync init on the surviving zone, from the zone that crashed', () => {
+    expect(dataSyncInitArgv('primary', 'secondary')).toEqual([
+      'data',
+      'sync',
+      'init',
+      '--source-zone=primary',
+      '--rgw-zone=secondary',
     ]);
   });
 
