@@ -25,6 +25,25 @@ export const CredentialsSource = z.discriminatedUnion('source', [
 ]);
 export type CredentialsSource = z.infer<typeof CredentialsSource>;
 
+/** Ceph RGW multisite facts of a region whose platform is 'ceph' (no secrets: keys come from variables). */
+export const CephZoneSettings = z
+  .object({
+    /** The RGW zone this region is. */
+    zone: z.string().min(1),
+    zonegroup: z.string().min(1),
+    /** ceph.conf of the zone's cluster (CEPH_CONF for radosgw-admin); omit for the host's default. */
+    confPath: z.string().min(1).optional(),
+    /** How to run radosgw-admin against the zone's cluster (default ["radosgw-admin"]). */
+    adminCommand: z.array(z.string().min(1)).min(1).optional(),
+    /** argv that restarts the zone's gateways after a period commit (e.g. systemctl restart ceph-radosgw@...). */
+    restartCommand: z.array(z.string().min(1)).min(1).optional(),
+    /** Environment variables holding the multisite system user's keys, for `period pull` on failback. */
+    systemAccessKeyVar: z.string().min(1).optional(),
+    systemSecretKeyVar: z.string().min(1).optional(),
+  })
+  .strict();
+export type CephZoneSettings = z.infer<typeof CephZoneSettings>;
+
 export const RegionProfile = z
   .object({
     /** S3 endpoint URL; omit for AWS S3's own endpoints. */
@@ -42,6 +61,8 @@ export const RegionProfile = z
       .string()
       .regex(/^arn:[a-z-]+:iam::\d{12}:role\/\S+$/, { message: 'expected an IAM role ARN' })
       .optional(),
+    /** Required by the Ceph replication provider when platform is 'ceph'. */
+    ceph: CephZoneSettings.optional(),
   })
   .strict();
 export type RegionProfile = z.infer<typeof RegionProfile>;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The local stack: Temporal dev server, a single-host Ceph cluster with two RGW multisite zones
-# (regions "primary" and "secondary"), and moto server for the AWS-only APIs. up | down | status | install.
+# (regions "primary" and "secondary"), and moto server for the AWS-only APIs. up | down | status | install,
+# and kill-rgw | start-rgw | restart-rgw <zone> for failover drills and after sync-policy changes.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -108,15 +109,15 @@ require_free_port() {
 # wait_for WHAT LOGFILE CHECK [PIDFILE]: poll CHECK until it passes; a process that dies or a
 # timeout is an error naming the log, never a hang.
 wait_for() {
-  local what=$1 logfile=$2 check=$3 pidfile=${4:-} waited=0
+  local what=$1 logfile=$2 check=$3 pidfile=${4:-} start=$SECONDS
   until eval "$check" >/dev/null 2>&1; do
     if [ -n "$pidfile" ] && ! pid_alive "$pidfile"; then
       die "$what exited while starting; its log: $logfile (last lines below)
 $(tail -n 15 "$logfile" 2>/dev/null | tr -d '\000')"
     fi
     sleep 1
-    waited=$((waited + 1))
-    if [ "$waited" -ge "$WAIT_SECONDS" ]; then
+    # Wall-clock seconds, not iterations: a check can itself take seconds (ceph's timeout 5).
+    if [ $((SECONDS - start)) -ge "$WAIT_SECONDS" ]; then
       die "$what did not become ready within ${WAIT_SECONDS}s; its log: $logfile (last lines below)
 $(tail -n 15 "$logfile" 2>/dev/null | tr -d '\000')"
     fi
@@ -197,6 +198,10 @@ public_addr = 127.0.0.1
 rgw_sync_log_trim_interval = 0
 rgw_data_log_num_shards = 8
 rgw_md_log_max_shards = 8
+# A restarted gateway waits for the sync-shard leases its previous process held to expire before it
+# syncs again: 120 s by default, seen as 70 to 100 s before the first object replicated after each
+# restart (a sync-policy change needs one). 15 s brings that to 1 to 11 s; lab only.
+rgw_sync_lease_period = 15
 EOF
 }
 
@@ -240,7 +245,9 @@ start_ceph() {
     write_ceph_conf "$fsid"
     log "ceph: creating a single-host cluster (memstore) in $dir"
     {
-      monmaptool --create --add a "127.0.0.1:$MON_PORT" --fsid "$fsid" "$dir/monmap"
+      # --addv with an explicit v1 address: `--add a 127.0.0.1:<port>` makes a msgr2 (v2) address for
+      # any port but 6789, and clients that dial mon_host (v1) then wait for an answer that never comes.
+      monmaptool --create --addv a "[v1:127.0.0.1:$MON_PORT]" --fsid "$fsid" "$dir/monmap"
       ceph-mon --mkfs -i a --monmap "$dir/monmap"
       ceph-mon -i a
     } >>"$LOGS/ceph-setup.log" 2>&1 || die "ceph-mon failed to start; its log: $LOGS/ceph-mon.a.log and $LOGS/ceph-setup.log"
@@ -282,7 +289,69 @@ start_rgw() {
     --pid-file="$STATE/ceph/run/rgw.$zone.pid" --log-file="$LOGS/rgw-$zone.log" >>"$LOGS/ceph-setup.log" 2>&1 ||
     die "radosgw for zone $zone failed to start; its log: $LOGS/rgw-$zone.log"
   wait_for "the $zone RGW (port $port)" "$LOGS/rgw-$zone.log" "rgw_ready $port" "$STATE/ceph/run/rgw.$zone.pid"
+  echo "$port" >"$STATE/ceph/rgw.$zone.port"
   log "ceph: zone $zone serving S3 on http://127.0.0.1:$port"
+}
+
+# The gateway subcommands (kill-rgw, start-rgw, restart-rgw) name a zone; its port is the one `up` used
+# (recorded by start_rgw), so a restart run by the worker without the LIFEBOAT_*_PORT variables of
+# `up` cannot start a gateway on another stack's port.
+zone_port() {
+  if [ -f "$STATE/ceph/rgw.$1.port" ]; then
+    cat "$STATE/ceph/rgw.$1.port"
+    return 0
+  fi
+  case "$1" in
+  primary) echo "$PRIMARY_PORT" ;;
+  secondary) echo "$SECONDARY_PORT" ;;
+  *) die "unknown zone \"$1\": expected primary or secondary" ;;
+  esac
+}
+
+# Daemons alive is enough here: `ceph osd stat` can take more than its 5 s under load (seen during a
+# period commit), and a gateway restart must not fail for that.
+require_cluster() {
+  { pid_alive "$STATE/ceph/run/mon.a.pid" && pid_alive "$STATE/ceph/run/osd.0.pid"; } || die "the Ceph cluster of $STATE is not running: start the stack with npm run stack:up"
+}
+
+# SIGKILL, as in an outage drill: no graceful shutdown, sync state left as a crash leaves it.
+cmd_kill_rgw() {
+  local zone=${1:-} f pid i
+  [ -n "$zone" ] || die "usage: stack.sh kill-rgw primary|secondary"
+  zone_port "$zone" >/dev/null
+  f=$STATE/ceph/run/rgw.$zone.pid
+  if ! pid_alive "$f"; then
+    rm -f "$f"
+    log "ceph: the $zone RGW is not running"
+    return 0
+  fi
+  pid=$(cat "$f")
+  kill -9 "$pid" 2>/dev/null || true
+  for i in $(seq 1 20); do
+    proc_running "$pid" || break
+    sleep 0.25
+  done
+  proc_running "$pid" && die "the $zone RGW (pid $pid) survived SIGKILL for 5 s"
+  rm -f "$f"
+  log "ceph: killed the $zone RGW (pid $pid, SIGKILL); its log: $LOGS/rgw-$zone.log"
+}
+
+cmd_start_rgw() {
+  local zone=${1:-}
+  [ -n "$zone" ] || die "usage: stack.sh start-rgw primary|secondary"
+  require_cluster
+  start_rgw "$zone" "$(zone_port "$zone")"
+}
+
+# Graceful: TERM, up to 15 s to exit, then KILL; then start again and wait until it answers.
+cmd_restart_rgw() {
+  local zone=${1:-}
+  [ -n "$zone" ] || die "usage: stack.sh restart-rgw primary|secondary"
+  local port
+  port=$(zone_port "$zone")
+  require_cluster
+  stop_pid "$STATE/ceph/run/rgw.$zone.pid"
+  start_rgw "$zone" "$port"
 }
 
 start_zones() {
@@ -351,6 +420,13 @@ start_moto() {
 
 # --- profile ---------------------------------------------------------------------------------
 
+# What the Ceph replication provider needs about a zone: its names, the cluster's ceph.conf, the command
+# that restarts its gateway after a period commit, and the system user's keys for `period pull`.
+ceph_profile() {
+  printf '{ "zone": "%s", "zonegroup": "lab", "conf": "%s", "restartCommand": ["bash", "%s", "restart-rgw", "%s"], "systemAccessKey": "%s", "systemSecretKey": "%s" }' \
+    "$1" "$CEPH_CONF" "$ROOT/stack/stack.sh" "$1" "$SYNC_KEY" "$SYNC_SECRET"
+}
+
 write_profile() {
   cat >"$PROFILE.tmp" <<EOF
 {
@@ -365,14 +441,16 @@ write_profile() {
       "region": "lab",
       "forcePathStyle": true,
       "accessKeyId": "$APP_KEY",
-      "secretAccessKey": "$APP_SECRET"
+      "secretAccessKey": "$APP_SECRET",
+      "ceph": $(ceph_profile primary)
     },
     "secondary": {
       "endpoint": "http://127.0.0.1:$SECONDARY_PORT",
       "region": "lab",
       "forcePathStyle": true,
       "accessKeyId": "$APP_KEY",
-      "secretAccessKey": "$APP_SECRET"
+      "secretAccessKey": "$APP_SECRET",
+      "ceph": $(ceph_profile secondary)
     }
   },
   "moto": { "endpoint": "http://127.0.0.1:$MOTO_PORT" },
@@ -398,9 +476,27 @@ preflight_ports() {
   moto_ready || require_free_port "$MOTO_PORT" "moto server" LIFEBOAT_MOTO_PORT
 }
 
+# The ports a running stack was started with: `up` with other LIFEBOAT_*_PORT values would take
+# another stack's services (on the default ports, say) for its own and write their endpoints to this
+# stack's profile. Seen once: a test run without the variables wrote to the other stack's gateways.
+ports_line() {
+  echo "temporal=$TEMPORAL_PORT ui=$TEMPORAL_UI_PORT primary=$PRIMARY_PORT secondary=$SECONDARY_PORT mon=$MON_PORT moto=$MOTO_PORT"
+}
+
+check_same_ports() {
+  local f=$STATE/ports
+  [ -f "$f" ] || return 0
+  if [ "$(cat "$f")" != "$(ports_line)" ] &&
+    { pid_alive "$STATE/temporal.pid" || pid_alive "$STATE/moto.pid" || pid_alive "$STATE/ceph/run/mon.a.pid"; }; then
+    die "the stack in $STATE is running with other ports ($(cat "$f")) than these ($(ports_line)): set the same LIFEBOAT_*_PORT variables, or stop it first with stack.sh down"
+  fi
+}
+
 cmd_up() {
   local started=$SECONDS
   mkdir -p "$STATE" "$LOGS"
+  check_same_ports
+  ports_line >"$STATE/ports"
   cmd_install
   preflight_ports
   start_temporal
@@ -414,7 +510,7 @@ cmd_down() {
   stop_pid "$STATE/temporal.pid"
   stop_pid "$STATE/moto.pid"
   stop_ceph_daemons
-  rm -f "$PROFILE"
+  rm -f "$PROFILE" "$STATE/ports"
   log "stopped (Temporal history kept in $STATE/temporal.db; Ceph's in-memory data is gone)"
 }
 
@@ -455,8 +551,11 @@ up) cmd_up ;;
 down) cmd_down ;;
 status) cmd_status ;;
 install) cmd_install ;;
+kill-rgw) cmd_kill_rgw "${2:-}" ;;
+start-rgw) cmd_start_rgw "${2:-}" ;;
+restart-rgw) cmd_restart_rgw "${2:-}" ;;
 *)
-  echo "usage: stack.sh up|down|status|install" >&2
+  echo "usage: stack.sh up|down|status|install|kill-rgw <zone>|start-rgw <zone>|restart-rgw <zone>" >&2
   exit 2
   ;;
 esac

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { Connection, ConnectionOptions } from '@temporalio/client';
 import { NativeConnection, NativeConnectionOptions } from '@temporalio/worker';
 import { LifeboatConfig, RegionProfile, TemporalSettings } from '../core/config';
+import type { CephZoneDeps } from '../activities/replication/ceph';
 import { ConfigError, readStackProfile } from './config';
 
 interface StaticCredentials {
@@ -81,6 +82,33 @@ export function createCloudWatchClients(config: LifeboatConfig): Record<string, 
   return Object.fromEntries(
     Object.entries(config.regions).map(([name, p]) => [name, createCloudWatchClient(name, p)]),
   );
+}
+
+/** The Ceph zones of the config's 'ceph' regions, for createCephReplicationProvider; system keys resolved here. */
+export function cephZones(config: LifeboatConfig): Record<string, CephZoneDeps> {
+  const zones: Record<string, CephZoneDeps> = {};
+  for (const [name, p] of Object.entries(config.regions)) {
+    if (p.platform !== 'ceph' || !p.ceph) continue;
+    const c = p.ceph;
+    let systemCredentials: CephZoneDeps['systemCredentials'];
+    if (c.systemAccessKeyVar && c.systemSecretKeyVar) {
+      const accessKeyId = process.env[c.systemAccessKeyVar];
+      const secretAccessKey = process.env[c.systemSecretKeyVar];
+      if (accessKeyId && secretAccessKey) systemCredentials = { accessKeyId, secretAccessKey };
+    } else if (p.credentials.source === 'local-stack') {
+      const lab = readStackProfile().regions[name]?.ceph;
+      if (lab) systemCredentials = { accessKeyId: lab.systemAccessKey, secretAccessKey: lab.systemSecretKey };
+    }
+    zones[name] = {
+      zone: c.zone,
+      zonegroup: c.zonegroup,
+      confPath: c.confPath,
+      adminCommand: c.adminCommand,
+      restartCommand: c.restartCommand,
+      systemCredentials,
+    };
+  }
+  return zones;
 }
 
 function temporalTls(t: TemporalSettings) {

@@ -35,6 +35,15 @@ export interface StackProfile {
       forcePathStyle: boolean;
       accessKeyId: string;
       secretAccessKey: string;
+      /** The zone's facts for the Ceph replication provider (lab keys of the system user included). */
+      ceph?: {
+        zone: string;
+        zonegroup: string;
+        conf: string;
+        restartCommand: string[];
+        systemAccessKey: string;
+        systemSecretKey: string;
+      };
     }
   >;
   moto: { endpoint: string };
@@ -61,6 +70,14 @@ export function localStackConfig(profile: StackProfile = readStackProfile()): Li
       forcePathStyle: true,
       credentials: { source: 'local-stack' },
       platform: 'ceph',
+      ...(r.ceph && {
+        ceph: {
+          zone: r.ceph.zone,
+          zonegroup: r.ceph.zonegroup,
+          confPath: r.ceph.conf,
+          restartCommand: r.ceph.restartCommand,
+        },
+      }),
     };
   }
   return {

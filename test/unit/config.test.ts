@@ -260,6 +260,22 @@ describe('LifeboatConfig: rejections name the field', () => {
     if (!r.ok) expect(r.message).toContain('accessKeyId');
   });
 
+  it('a ceph block takes key variable names, never the keys themselves', () => {
+    const ceph = {
+      zone: 'a',
+      zonegroup: 'lab',
+      restartCommand: ['systemctl', 'restart', 'ceph-radosgw@rgw.a'],
+    };
+    expect(
+      valid({ regions: { lab: { region: 'default', platform: 'ceph', ceph } } }).regions.lab.ceph,
+    ).toEqual(ceph);
+    const r = parse({
+      regions: { lab: { region: 'default', platform: 'ceph', ceph: { ...ceph, systemSecretKey: 'x' } } },
+    });
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.message).toContain('systemSecretKey');
+  });
+
   // Region names like "toString" are Object.prototype members: the cross-check must look at own keys only.
   it.each<[string, unknown, string]>([
     [
