@@ -1,17 +1,23 @@
 // `npm run demo`: on the local stack, seed a bucket, break it (overwrite, delete), recover it with
-// versionRecovery runs on a real worker, check the bytes, and print the step logs and Web UI links.
+// versionRecovery runs on a real worker, check the bytes, restore a prefix to a moment, run a region
+// outage drill (failover and failback), and print the step logs and Web UI links.
 import {
   CreateBucketCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   PutBucketVersioningCommand,
+  ListObjectsV2Command,
   PutObjectCommand,
 } from '@aws-sdk/client-s3';
+import { execFileSync } from 'node:child_process';
+import { LifeboatConfig } from '../core/config';
+import type { RegionFailbackResult } from '../workflows/region-failback';
+import type { RegionFailoverResult } from '../workflows/region-failover';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { createS3Clients } from '../worker/clients';
-import { localStackConfig, stackDir } from '../worker/config';
+import { localStackConfig, projectRoot, stackDir } from '../worker/config';
 import { createWorker } from '../worker/worker';
 import { downloadVersion } from './download';
 import { formatSteps } from './format';
@@ -20,6 +26,7 @@ import {
   connect,
   startPointInTimeRestore,
   startVersionRecovery,
+  startWorkflow,
   VersionRecoveryResult,
   webUiLink,
 } from './lifeboat';
@@ -119,9 +126,14 @@ async function main(): Promise<void> {
       `   plan: ${plan.planned.keys} keys, copy back ${plan.planned.copy}, undelete ${plan.planned.removeMarkers}, delete ${plan.planned.delete}, unchanged ${plan.planned.unchanged}`,
     );
     const restore = (await (await startPointInTimeRestore(client, config, input)).result()) as BulkJobResult;
-    return { runs, restore };
+
+    say(
+      "5. A region outage drill: the primary zone's gateway is killed; failover to the secondary, failback",
+    );
+    const drill = await outageDrill(config, bucket, say);
+    return { runs, restore, drill };
   });
-  const { runs: results, restore } = outcome;
+  const { runs: results, restore, drill } = outcome;
 
   const dir = join(stackDir(), 'demo');
   mkdirSync(dir, { recursive: true });
@@ -167,11 +179,81 @@ async function main(): Promise<void> {
   say(`Reports (plan, undo manifest): ${restore.reportsPrefix}`);
   say(`Web UI: ${webUiLink(config, restore.workflowId)}`);
   say('');
-  for (const [what, ok] of checks) say(`${ok ? 'ok  ' : 'FAIL'} ${what}`);
+  say(
+    `== ${drill.failover.workflowId}: regionFailover, RTO ${drill.failover.rtoSeconds!.toFixed(1)} s (secondary writable), source ${drill.failover.source.healthy ? 'up' : 'down'}`,
+  );
+  say(formatSteps(drill.failover.steps));
+  say(
+    `== ${drill.failback.workflowId}: regionFailback, ${drill.failback.failbackSeconds.toFixed(1)} s after the primary answered`,
+  );
+  say(formatSteps(drill.failback.steps));
+  say('');
+  const allChecks = [...checks, ...drill.checks];
+  for (const [what, ok] of allChecks) say(`${ok ? 'ok  ' : 'FAIL'} ${what}`);
   say('');
   say(`Try it yourself: npx lifeboat versions ${bucket} config/app.yaml`);
   say(`                 npx lifeboat status ${results[0].workflowId}`);
-  if (checks.some(([, ok]) => !ok)) process.exitCode = 1;
+  say(`                 npx lifeboat replica status --bucket ${bucket}`);
+  if (allChecks.some(([, ok]) => !ok)) process.exitCode = 1;
+}
+
+/**
+ * Kills the primary zone's gateway, fails over with regionFailover (auto-approved, as in a drill),
+ * writes on the secondary, restarts the primary and fails back with regionFailback.
+ */
+async function outageDrill(config: LifeboatConfig, bucket: string, say: (s: string) => void) {
+  const s3 = createS3Clients(config);
+  const stack = (...args: string[]) =>
+    execFileSync('bash', [join(projectRoot(), 'stack/stack.sh'), ...args], { stdio: 'ignore' });
+  const pair = { source: { region: 'primary', bucket }, replica: { region: 'secondary', bucket } };
+  const client = await connect(config);
+  const run = async <T>(type: string, id: string, input: unknown): Promise<T> =>
+    (await (await startWorkflow(client, config, type, id, input)).result()) as T;
+  // Everything written so far has reached the secondary zone before the outage.
+  const listed = async (region: 'primary' | 'secondary') =>
+    (await s3[region].send(new ListObjectsV2Command({ Bucket: bucket }))).KeyCount ?? 0;
+  const want = await listed('primary');
+  for (let i = 0; i < 240 && (await listed('secondary').catch(() => 0)) < want; i++) await sleep(500);
+  try {
+    stack('kill-rgw', 'primary');
+    say('   primary gateway killed (SIGKILL); starting regionFailover');
+    const failover = await run<RegionFailoverResult>('regionFailover', `demo/${bucket}/failover`, {
+      ...pair,
+      autoApprove: true,
+      probeTimeoutSeconds: 3,
+      reason: 'demo drill',
+    });
+    say(`   failed over in ${failover.rtoSeconds!.toFixed(1)} s; writing on the secondary during the outage`);
+    await s3.secondary.send(
+      new PutObjectCommand({ Bucket: bucket, Key: 'outage/order-1001.json', Body: '{"order":1001}' }),
+    );
+    stack('start-rgw', 'primary');
+    say('   primary gateway back; starting regionFailback');
+    const failback = await run<RegionFailbackResult>('regionFailback', `demo/${bucket}/failback`, {
+      ...pair,
+      probeIntervalSeconds: 2,
+      catchUpTimeoutSeconds: 300,
+    });
+    const home = await s3.primary
+      .send(new GetObjectCommand({ Bucket: bucket, Key: 'outage/order-1001.json' }))
+      .then((o) => o.Body!.transformToString())
+      .catch(() => '');
+    const checks: (readonly [string, boolean])[] = [
+      [
+        'the secondary took over while the primary was down (active-region record, writes)',
+        failover.active.region === 'secondary',
+      ],
+      ['the write made during the outage is on the primary after failback', home === '{"order":1001}'],
+      [
+        'failback verified the primary against the secondary: nothing behind',
+        failback.verification.keysBehind === 0,
+      ],
+    ];
+    return { failover, failback, checks };
+  } finally {
+    // Whatever happened: the primary's gateway up again.
+    stack('start-rgw', 'primary');
+  }
 }
 
 main().catch((err: Error) => {

@@ -11,7 +11,9 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { ApplicationFailure } from '@temporalio/common';
+import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 import {
   AWS_PROMOTE_NOTE,
   AwsReplicationDeps,
@@ -19,7 +21,7 @@ import {
 } from '../../activities/replication/aws';
 import type { RegionProfile } from '../../core/config';
 import type { BucketPair } from '../../core/replication';
-import { readStackProfile } from '../../worker/config';
+import { readStackProfile, stackDir } from '../../worker/config';
 import { createCloudWatchClient, createS3Client } from '../../worker/clients';
 import { clients as cephClients, createBucket as createCephBucket, uniqueBucket } from '../helpers/s3';
 
@@ -469,7 +471,7 @@ describe('errors and promote', () => {
     expect(await replicationOf('us-east', pair.source.bucket)).toBeNull();
   });
 
-  it('explains that Ceph RGW configures replication elsewhere when PutBucketReplication is refused', async () => {
+  it('on Ceph RGW: refused with a pointer to platform ceph, unless the zonegroup has a sync policy', async () => {
     const bucket = await createCephBucket(uniqueBucket('aws-on-ceph'));
     const replica = await createCephBucket(uniqueBucket('aws-on-ceph-dst'));
     const onCeph = createAwsReplicationProvider({
@@ -477,14 +479,26 @@ describe('errors and promote', () => {
       cloudwatch: {},
       replicationRoleArns: { primary: roles['us-east'] },
     });
-    const failure = await failureOf(
-      onCeph.enable(
-        { source: { region: 'primary', bucket }, replica: { region: 'primary', bucket: replica } },
-        {},
-      ),
-    );
-    expect(failure).toMatchObject({ type: 'ReplicationNotSupported', nonRetryable: true });
-    expect(failure.message).toContain('set platform: ceph for this region');
+    // RGW 16 answers PutBucketReplication with MethodNotAllowed while the zonegroup has no sync policy,
+    // and stores it as a bucket sync policy once one exists (Lifeboat's Ceph provider adds one).
+    const policy = JSON.parse(
+      execFileSync('radosgw-admin', ['sync', 'policy', 'get'], {
+        env: { ...process.env, CEPH_CONF: join(stackDir(), 'ceph/ceph.conf') },
+        encoding: 'utf8',
+      }),
+    ) as { groups?: unknown[] };
+    const pairOnCeph = {
+      source: { region: 'primary', bucket },
+      replica: { region: 'primary', bucket: replica },
+    };
+    if ((policy.groups ?? []).length === 0) {
+      const failure = await failureOf(onCeph.enable(pairOnCeph, {}));
+      expect(failure).toMatchObject({ type: 'ReplicationNotSupported', nonRetryable: true });
+      expect(failure.message).toContain('set platform: ceph for this region');
+    } else {
+      const state = await onCeph.enable(pairOnCeph, {});
+      expect(state.rules.map((r) => r.id)).toContain('lifeboat-primary-to-primary');
+    }
   });
 
   it('promote has no platform step without a Multi-Region Access Point', async () => {
