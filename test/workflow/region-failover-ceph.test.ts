@@ -26,6 +26,7 @@ import {
   versionList,
 } from '../helpers/s3';
 import { temporalEnv, testWorker } from '../helpers/temporal';
+import { CLI, writeTestConfig } from '../helpers/worker-process';
 
 const primary = clients.primary;
 const secondary = clients.secondary;
@@ -98,6 +99,20 @@ it('outage drill: failover to the secondary zone, writes there, failback with no
     240_000,
   );
   await waitUntilReplicated(bucket);
+  // `lifeboat replica status` reports the direction Lifeboat set up and the lag from the sync status.
+  const status = spawnSync(
+    process.execPath,
+    [CLI, '--config', writeTestConfig(taskQueue), '--json', 'replica', 'status', '--bucket', bucket],
+    { encoding: 'utf8', env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } },
+  );
+  expect(status.status).toBe(0);
+  const [row] = JSON.parse(status.stdout) as {
+    state: { platform: string; direction: string };
+    lag: { platform: string; caughtUp: boolean; lagSeconds: number | null; detail: string };
+  }[];
+  expect(row.state).toMatchObject({ platform: 'ceph', direction: 'source-to-replica' });
+  expect(row.lag.platform).toBe('ceph');
+  expect(row.lag.detail).toMatch(/sync status/);
 
   // The outage.
   stack('kill-rgw', 'primary');
