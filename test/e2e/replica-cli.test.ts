@@ -181,6 +181,8 @@ describe('lifeboat replica status', () => {
       { Name: 'DestinationBucket', Value: pair.replica.bucket },
       { Name: 'RuleId', Value: 'lifeboat-us-east-to-eu-west' },
     ];
+    // A minute old, as S3 publishes them (moto drops a datapoint in the same second as the query's end).
+    const minuteAgo = new Date(Date.now() - 60_000);
     await cw.send(
       new PutMetricDataCommand({
         Namespace: 'AWS/S3',
@@ -190,21 +192,21 @@ describe('lifeboat replica status', () => {
             Dimensions: dims,
             Value: 42,
             Unit: 'Seconds',
-            Timestamp: new Date(),
+            Timestamp: minuteAgo,
           },
           {
             MetricName: 'OperationsPendingReplication',
             Dimensions: dims,
             Value: 7,
             Unit: 'Count',
-            Timestamp: new Date(),
+            Timestamp: minuteAgo,
           },
           {
             MetricName: 'BytesPendingReplication',
             Dimensions: dims,
             Value: 4096,
             Unit: 'Bytes',
-            Timestamp: new Date(),
+            Timestamp: minuteAgo,
           },
         ],
       }),
