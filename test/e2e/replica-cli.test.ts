@@ -251,3 +251,36 @@ describe('lifeboat replica status', () => {
     expect(human.stdout).toMatch(/source-to-replica\s+no\s+42\s+7\s+4096/);
   });
 });
+
+describe('lifeboat failover', () => {
+  it('--dry-run probes, verifies and assesses without switching; approve refuses a run not at its gate', async () => {
+    const bucket = await createBucket(uniqueBucket('cli-failover'));
+    await waitForBucketOnSecondary(bucket);
+    for (let i = 0; i < 3; i++) await put(bucket, `k/${i}`, `v${i}`);
+    await waitUntilReplicated(bucket);
+    const run = await lifeboat('--json', 'failover', bucket, '--dry-run', '--rpo-objective', '900');
+    expect(run.code).toBe(0);
+    const r = JSON.parse(run.stdout) as {
+      workflowId: string;
+      dryRun: boolean;
+      source: { healthy: boolean };
+      verification: { keysBehind: number };
+      readiness: { go: boolean; findings: string[] };
+      steps: { name: string; outcome: string }[];
+    };
+    expect(r).toMatchObject({ dryRun: true, source: { healthy: true }, verification: { keysBehind: 0 } });
+    expect(r.workflowId).toBe(`failover/primary/${bucket}/dry-run`);
+    expect(r.readiness.findings.join('; ')).toMatch(/within the 900 s objective/);
+    expect(r.steps.filter((s) => s.outcome === 'skipped').map((s) => s.name)).toEqual([
+      'approval',
+      'promote replica',
+      'switch direct access',
+      'reverse replication',
+    ]);
+    const human = await lifeboat('failover', 'gate', r.workflowId);
+    expect(human.stdout).toMatch(/not waiting/);
+    const approve = await lifeboat('failover', 'approve', r.workflowId);
+    expect(approve.code).toBe(2);
+    expect(approve.stderr).toMatch(/is not waiting for approval/);
+  });
+});

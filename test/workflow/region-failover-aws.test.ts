@@ -11,6 +11,8 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { WorkflowFailedError } from '@temporalio/client';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
@@ -185,7 +187,19 @@ describe('regionFailover on AWS (moto)', () => {
 
   it('approved: switches direct access, reverses replication; failback brings the outage writes home', async () => {
     const pair = await newPair('fo-approve');
-    const handle = await start({ ...pair, reason: 'drill', compareVersionIds: false });
+    // The operator's webhook: a real HTTP server on loopback that keeps what it is told.
+    const told: { type: string; record: { active: { region: string } } }[] = [];
+    const hook = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d: Buffer) => (body += d.toString()));
+      req.on('end', () => {
+        told.push(JSON.parse(body) as (typeof told)[number]);
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+    const webhookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/lifeboat`;
+    const handle = await start({ ...pair, reason: 'drill', compareVersionIds: false, webhookUrl });
     await waitForGate(handle);
     await handle.executeUpdate(approveUpdate, { args: [{ by: 'oncall' }] });
     const r = (await handle.result()) as RegionFailoverResult;
@@ -198,6 +212,9 @@ describe('regionFailover on AWS (moto)', () => {
     const back = await s3['eu-west'].send(new GetBucketReplicationCommand({ Bucket: pair.replica.bucket }));
     expect(back.ReplicationConfiguration?.Rules?.map((x) => x.ID)).toContain('lifeboat-eu-west-to-us-east');
     expect(r.reverseReplication).toBe('replica-to-source');
+    expect(told).toEqual([expect.objectContaining({ type: 'lifeboat.failover' })]);
+    expect(told[0].record.active.region).toBe('eu-west');
+    hook.close();
 
     // The outage: writes and a delete on the replica; one write on the source that never replicated.
     const rep = pair.replica;
