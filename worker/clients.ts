@@ -55,6 +55,8 @@ export function createS3Client(name: string, profile: RegionProfile, maxSockets 
     requestHandler: {
       httpAgent: new Agent({ keepAlive: true, maxSockets }),
       httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets }),
+      // A region that accepts no connection is down: say so in seconds, not at the OS's TCP timeout.
+      connectionTimeout: 10_000,
     },
     // Checksums only when the operation requires them: not every S3-compatible service returns them.
     requestChecksumCalculation: 'WHEN_REQUIRED',
