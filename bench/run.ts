@@ -242,7 +242,7 @@ async function measure(
     log(`  could not delete ${target} yet: ${(err as Error).message}`);
   }
   if (spec.freeData) {
-    await waitQuiet(ctx.ceph, ctx.pids, 120);
+    await waitQuiet(ctx.ceph, ctx.pids, Math.min(120, ctx.quietWait));
     await ctx.ceph.collectGarbage();
   }
   const isLifeboat = spec.tool === LIFEBOAT;
