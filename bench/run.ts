@@ -1,16 +1,23 @@
 // `npm run bench`: Lifeboat's bulk copy and point-in-time restore against rclone, s5cmd, the AWS CLI,
 // s3-pit-restore and a raw floor, on the same data on the local RGW with the same concurrency; writes
-// docs/benchmarks.md. Not a test: it takes minutes and its numbers depend on the machine.
-//   node dist/bench/bench/run.js [--small N] [--large M] [--concurrency C] [--only small,large,pitr]
+// docs/benchmarks.md, and docs/benchmarks-pitr-inplace.md for the restore in place (pitr-inplace). A run
+// writes only the pages of the scenarios it was asked for. Not a test: it takes minutes and its numbers
+// depend on the machine.
+//   node dist/bench/bench/run.js [--small N] [--large M] [--concurrency C]
+//                                [--only small,pitr,pitr-inplace,large]
 //                                [--tools lifeboat,floor,s5cmd,rclone,aws,s3-pit-restore]
 //                                [--repeat R] [--out FILE] [--profile auto|always|never]
-//   node dist/bench/bench/run.js --render dist/bench/last-run.json   (the page again, from saved numbers)
+//                                [--quiet-wait S]   (the longest wait for an idle machine before a measurement, 300)
+//   node dist/bench/bench/run.js --render dist/bench/last-run.json   (the pages again, from saved numbers)
+// --out FILE names the main page; the in-place page is written beside it as FILE-pitr-inplace.md. The
+// numbers are saved in dist/bench/last-run.json (dist/bench/last-run-pitr-inplace.json for a run of
+// pitr-inplace alone). LIFEBOAT_STACK_DIR points to the local stack of another checkout.
 import { S3Client } from '@aws-sdk/client-s3';
 import { Client } from '@temporalio/client';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { format, resolveConfig } from 'prettier';
 import { createS3Client } from '../worker/clients';
@@ -18,6 +25,8 @@ import { localStackConfig, projectRoot, readStackProfile, stackDir } from '../wo
 import {
   deleteAll,
   Expected,
+  inPlaceChange,
+  InPlaceVerification,
   LARGE_BYTES,
   LargeBodies,
   largeKey,
@@ -27,7 +36,7 @@ import {
   SMALL_BYTES,
   smallBody,
   smallKey,
-  Verification,
+  verifyInPlace,
   verifyTarget,
 } from './lib/data';
 import {
@@ -65,16 +74,21 @@ import {
 import { summariseProfiles } from './lib/profile';
 import {
   FLOOR,
+  FLOOR_NAIVE_IN_PLACE,
   FLOOR_PLAIN,
   LIFEBOAT,
+  MAIN_SCENARIOS,
   Measurement,
+  Pages,
+  ranScenario,
+  renderInPlaceReport,
   renderReport,
   ReportMeta,
   Scenario,
   targets,
 } from './lib/report';
 import { countRequests, logOffset } from './lib/rgw-log';
-import { bucketsStartingWith, createBucket, deleteBucket } from './lib/s3';
+import { bucketsStartingWith, createBucket, deleteBucket, listVersions, VersionListed } from './lib/s3';
 import { Ceph, waitQuiet } from './lib/stack';
 import { timed } from './lib/timed';
 
@@ -103,6 +117,8 @@ interface Context {
   worker: LifeboatWorker;
   reportsBucket: string;
   concurrency: number;
+  /** The longest wait for a quiet machine before a measurement (seconds). */
+  quietWait: number;
   created: Set<string>;
   /** Every measurement so far (each run), kept for the page when a later step fails. */
   done: Measurement[];
@@ -132,12 +148,13 @@ function parseOptions() {
       small: { type: 'string', default: '10000' },
       large: { type: 'string', default: '32' },
       concurrency: { type: 'string', default: '32' },
-      only: { type: 'string', default: 'small,pitr,large' },
+      only: { type: 'string', default: 'small,pitr,pitr-inplace,large' },
       tools: { type: 'string', default: 'lifeboat,floor,s5cmd,rclone,aws,s3-pit-restore' },
       out: { type: 'string' },
       profile: { type: 'string', default: 'auto' },
       render: { type: 'string' },
       repeat: { type: 'string', default: '1' },
+      'quiet-wait': { type: 'string', default: '300' },
     },
   });
   const num = (name: string, v: string) => {
@@ -145,41 +162,56 @@ function parseOptions() {
     if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a whole number of at least 1`);
     return n;
   };
+  const only = values.only.split(',') as Scenario[];
+  const unknown = only.filter((s) => ![...MAIN_SCENARIOS, 'pitr-inplace'].includes(s));
+  if (unknown.length > 0) throw new Error(`--only: unknown scenario(s) ${unknown.join(', ')}`);
   return {
     small: num('small', values.small),
     large: num('large', values.large),
     concurrency: num('concurrency', values.concurrency),
-    only: new Set(values.only.split(',') as Scenario[]),
+    only: new Set(only),
     tools: new Set(values.tools.split(',') as ToolId[]),
     out: values.out,
     profile: values.profile as 'auto' | 'always' | 'never',
     render: values.render,
     repeat: num('repeat', values.repeat),
+    quietWait: num('quiet-wait', values['quiet-wait']),
   };
 }
 
-/** Creates the target, waits for a quiet machine, runs the tool, counts its requests, verifies, cleans up. */
+/**
+ * Creates the target (with `prepare`, fills it: a restore in place works on its target), waits for a
+ * quiet machine, runs the tool, counts its requests, verifies, cleans up.
+ */
 async function measure(
   ctx: Context,
   spec: {
     scenario: Scenario;
     tool: string;
-    source: string;
+    /** The bucket the tool reads, when it is not the target. */
+    source?: string;
     objects: number;
     bytes: number;
     run: (target: string) => Promise<Outcome>;
-    verify: (target: string) => Promise<Verification>;
+    verify: (target: string) => Promise<InPlaceVerification>;
     freeData?: boolean;
+    /** Versioning on the target. */
+    versioned?: boolean;
+    /** Not timed: fills the new target before the wait for a quiet machine. */
+    prepare?: (target: string) => Promise<void>;
   },
 ): Promise<Measurement> {
   if (interrupted) throw new Error('interrupted');
-  const target = `${ctx.runId}-${spec.scenario}-${spec.tool.replace(/[^a-z0-9]+/gi, '').toLowerCase()}`.slice(
-    0,
-    63,
-  );
-  await createBucket(ctx.s3, target);
+  const target = `${ctx.runId}-${spec.scenario}-${spec.tool.replace(/[^a-z0-9]+/gi, '').toLowerCase()}`
+    .slice(0, 63)
+    .replace(/-+$/, '');
+  await createBucket(ctx.s3, target, spec.versioned ?? false);
   ctx.created.add(target);
-  const quiet = await waitQuiet(ctx.ceph, ctx.pids);
+  if (spec.prepare) {
+    log(`${spec.scenario}: preparing ${target} for ${spec.tool}`);
+    await spec.prepare(target);
+  }
+  const quiet = await waitQuiet(ctx.ceph, ctx.pids, ctx.quietWait);
   if (quiet.warning) ctx.warnings.push(`${spec.scenario} / ${spec.tool}: ${quiet.warning}`);
   log(`${spec.scenario}: ${spec.tool} (waited ${quiet.waitedSeconds.toFixed(0)} s for a quiet machine)`);
   const offset = logOffset(ctx.rgwLog);
@@ -190,10 +222,10 @@ async function measure(
   const requests = countRequests(
     ctx.rgwLog,
     offset,
-    new Set([spec.source, target, ctx.reportsBucket]),
+    new Set([...(spec.source ? [spec.source] : []), target, ctx.reportsBucket]),
     'lifeboat-sync',
   );
-  const verification: Verification = outcome.ok
+  const verification: InPlaceVerification = outcome.ok
     ? await spec.verify(target)
     : {
         ok: false,
@@ -210,7 +242,7 @@ async function measure(
     log(`  could not delete ${target} yet: ${(err as Error).message}`);
   }
   if (spec.freeData) {
-    await waitQuiet(ctx.ceph, ctx.pids, 120);
+    await waitQuiet(ctx.ceph, ctx.pids, Math.min(120, ctx.quietWait));
     await ctx.ceph.collectGarbage();
   }
   const isLifeboat = spec.tool === LIFEBOAT;
@@ -235,7 +267,12 @@ async function measure(
   };
   if (isLifeboat && outcome.plannedRequests !== undefined)
     m.notes.push(
-      `S3 requests implied by its plan: ${outcome.plannedRequests} (${(outcome.plannedRequests / spec.objects).toFixed(3)} per object); counted in RGW's log: ${requests.total}.`,
+      `S3 requests implied by its plan: ${outcome.plannedRequests} (${(outcome.plannedRequests / spec.objects).toFixed(3)} per ${spec.scenario === 'pitr-inplace' ? 'key' : 'object'}); counted in RGW's log: ${requests.total}${spec.scenario === 'pitr-inplace' ? " (the plan's count leaves out the key count run beside the restore for its ETA: one listing per 1,000 versions)" : ''}.`,
+    );
+  const v = verification.versions;
+  if (v)
+    m.notes.push(
+      `versions: ${v.dataVersionsAdded} holding data added, ${v.dataVersionsRemoved} removed; delete markers: ${v.markersRemoved} removed, ${v.markersAdded} added.`,
     );
   // Not the tool (started during the run, or the worker), not the servers counted in their own columns.
   const known = new Set([
@@ -294,13 +331,22 @@ function floor(ctx: Context, source: string, target: string, pinned: boolean, at
   });
 }
 
+/** What a Lifeboat job must have applied: copies, keys whose delete markers it removed, deletions. */
+interface ExpectedApplied {
+  copy: number;
+  removeMarkers?: number;
+  delete?: number;
+}
+
+let jobNumber = 0;
+
 /** A Lifeboat job on the running worker: its CPU, peak RSS, plan-implied requests and history. */
 async function lifeboat(
   ctx: Context,
   worker: LifeboatWorker,
   type: 'bulkCopy' | 'pointInTimeRestore',
   input: Record<string, unknown>,
-  expectedCopies: number,
+  expected: ExpectedApplied,
 ): Promise<Outcome & { startedAt: number; finishedAt: number }> {
   const pid = worker.pid;
   const cpu0 = processCpuSeconds(pid);
@@ -308,7 +354,10 @@ async function lifeboat(
   resetPeakRss(pid);
   let sampled = rssKb(pid);
   const sampler = setInterval(() => (sampled = Math.max(sampled, rssKb(pid))), 100);
-  const workflowId = `bench/${ctx.runId}/${type}/${String(input.target && (input.target as { bucket: string }).bucket)}`;
+  const target = input.target as { bucket: string } | undefined;
+  const inPlace = !target;
+  // In place the job's bucket is its source; the number keeps repeated runs (--repeat) apart.
+  const workflowId = `bench/${ctx.runId}/${type}/${(target ?? (input.source as { bucket: string })).bucket}/${++jobNumber}`;
   const startedAt = Date.now();
   let job;
   try {
@@ -342,10 +391,25 @@ async function lifeboat(
   const r = job.result;
   const events = await historyEvents(ctx.client, workflowId, job.firstRunId);
   // Two bucket checks; per page one ListObjectVersions (more when a key's versions span pages), one
-  // listing of the target's range and one undo manifest; one copy per object; the final report.
-  const pagesWithWork = Math.min(r.pages, Math.ceil(r.applied.copy / 1000));
-  const planned = 2 + r.pages + (r.planned.keys > 0 ? r.pages : 0) + pagesWithWork + r.applied.copy + 1;
-  const ok = r.failedCount === 0 && r.applied.copy === expectedCopies;
+  // listing of the target's range (not in place) and one undo manifest; one copy per object; the
+  // final report. In place: one DeleteObject per key whose delete marker is removed (one marker each
+  // here) or that gets a delete marker, and an undo manifest for every page (the changed keys are
+  // spread over all of them). Not counted: the key count beside the restore (one listing per 1,000
+  // versions), for its progress ETA.
+  const pagesWithWork = inPlace ? r.pages : Math.min(r.pages, Math.ceil(r.applied.copy / 1000));
+  const planned =
+    2 +
+    r.pages +
+    (!inPlace && r.planned.keys > 0 ? r.pages : 0) +
+    pagesWithWork +
+    r.applied.copy +
+    (inPlace ? r.applied.removeMarkers + r.applied.delete : 0) +
+    1;
+  const ok =
+    r.failedCount === 0 &&
+    r.applied.copy === expected.copy &&
+    r.applied.removeMarkers === (expected.removeMarkers ?? 0) &&
+    r.applied.delete === (expected.delete ?? 0);
   return {
     wallSeconds: job.wallSeconds,
     cpuSeconds,
@@ -353,11 +417,11 @@ async function lifeboat(
     ok,
     error: ok
       ? undefined
-      : `applied ${r.applied.copy} copies of ${expectedCopies}, ${r.failedCount} failed: ${JSON.stringify(r.failed.slice(0, 3))}`,
+      : `applied ${r.applied.copy} copies of ${expected.copy}, ${r.applied.removeMarkers} marker removals of ${expected.removeMarkers ?? 0}, ${r.applied.delete} deletions of ${expected.delete ?? 0}, ${r.failedCount} failed: ${JSON.stringify(r.failed.slice(0, 3))}`,
     plannedRequests: planned,
     historyEvents: events,
     notes: [
-      `${r.pages} pages, ${r.runs} run(s), RTO ${r.rtoSeconds.toFixed(1)} s as the workflow recorded it; worker CPU by thread: ${byThread}.`,
+      `${r.pages} pages, ${r.runs} run(s), RTO ${r.rtoSeconds.toFixed(1)} s as the workflow recorded it${inPlace ? `; plan: ${r.planned.copy} copies, ${r.planned.removeMarkers} keys undeleted by removing their delete markers, ${r.planned.delete} delete markers added, ${r.planned.unchanged} keys left alone` : ''}; worker CPU by thread: ${byThread}.`,
     ],
     startedAt,
     finishedAt,
@@ -443,7 +507,11 @@ async function smallAndPitr(
       target: { region: 'primary', bucket: target },
     });
     const measured = await rounds(ctx, base, opts.repeat, [
-      { id: 'lifeboat', tool: LIFEBOAT, run: (d) => lifeboat(ctx, ctx.worker, 'bulkCopy', copy(d), n) },
+      {
+        id: 'lifeboat',
+        tool: LIFEBOAT,
+        run: (d) => lifeboat(ctx, ctx.worker, 'bulkCopy', copy(d), { copy: n }),
+      },
       { id: 'floor', tool: FLOOR, run: (d) => floor(ctx, source, d, true) },
       { id: 'floor', tool: FLOOR_PLAIN, run: (d) => floor(ctx, source, d, false) },
       {
@@ -500,7 +568,7 @@ async function smallAndPitr(
         {
           id: 'lifeboat',
           tool: LIFEBOAT,
-          run: (d) => lifeboat(ctx, ctx.worker, 'pointInTimeRestore', restore(d), n),
+          run: (d) => lifeboat(ctx, ctx.worker, 'pointInTimeRestore', restore(d), { copy: n }),
         },
         { id: 'floor', tool: FLOOR, run: (d) => floor(ctx, source, d, true, iso) },
         {
@@ -519,6 +587,92 @@ async function smallAndPitr(
   await deleteBucket(ctx.s3, source);
   ctx.created.delete(source);
   return out;
+}
+
+/**
+ * pitr-inplace: a bad deploy overwrote 10% and deleted 2% of the keys after T; each tool restores the
+ * bucket itself to T. A restore changes its bucket, so every tool gets a bucket of its own, built the
+ * same way (same keys, bytes and changed keys; its own T), and the check compares the bucket with T.
+ */
+async function pitrInPlace(
+  ctx: Context,
+  opts: ReturnType<typeof parseOptions>,
+  meta: ReportMeta,
+): Promise<Measurement[]> {
+  const n = opts.small;
+  const keys = Array.from({ length: n }, (_, i) => smallKey(i));
+  const overwritten = keys.filter((_, i) => inPlaceChange(i) === 'overwrite');
+  const deleted = keys.filter((_, i) => inPlaceChange(i) === 'delete');
+  meta.inPlace = { keys: n, overwritten: overwritten.length, deleted: deleted.length };
+  const changed = new Set([...overwritten, ...deleted]);
+  // Every changed key and 100 of the others are read back.
+  const sample = [
+    ...overwritten,
+    ...deleted,
+    ...sampleOf(
+      keys.filter((k) => !changed.has(k)),
+      100,
+    ),
+  ];
+  const body = (k: string) => smallBody(ctx.runId, k, 1);
+  const expected = new Map<string, Expected>(keys.map((k) => [k, { size: SMALL_BYTES, etag: md5(body(k)) }]));
+  const history = new Map<string, { at: string; before: VersionListed[] }>();
+  const deletedSet = new Set(deleted);
+
+  const prepare = async (bucket: string) => {
+    await putAll(ctx.s3, bucket, keys, body, 32);
+    // T falls on a whole second, more than a second after the last write and before the first change.
+    await sleep(1100);
+    const at = new Date(Math.ceil(Date.now() / 1000) * 1000);
+    await sleep(at.getTime() - Date.now() + 1100);
+    await putAll(ctx.s3, bucket, overwritten, (k) => smallBody(ctx.runId, k, 2), 32);
+    await deleteAll(ctx.s3, bucket, deleted, 32);
+    const before = await listVersions(ctx.s3, bucket);
+    history.set(bucket, { at: at.toISOString(), before });
+    log(
+      `  T=${at.toISOString()}; after T ${overwritten.length} overwritten, ${deleted.length} deleted; ${before.length} versions and markers`,
+    );
+  };
+  const at = (bucket: string) => history.get(bucket)!.at;
+  const base = {
+    scenario: 'pitr-inplace' as const,
+    objects: n,
+    bytes: n * SMALL_BYTES,
+    versioned: true,
+    freeData: true,
+    prepare,
+    verify: (bucket: string) =>
+      verifyInPlace(
+        ctx.s3,
+        bucket,
+        expected,
+        sample,
+        (k) => [{ bytes: body(k) }],
+        history.get(bucket)!.before,
+        deletedSet,
+      ),
+  };
+  // rclone is not run: with --s3-version-at its remote is read-only, so it cannot restore in place.
+  return rounds(ctx, base, opts.repeat, [
+    {
+      id: 'lifeboat',
+      tool: LIFEBOAT,
+      run: (b) =>
+        lifeboat(
+          ctx,
+          ctx.worker,
+          'pointInTimeRestore',
+          { source: { region: 'primary', bucket: b }, at: at(b) },
+          { copy: overwritten.length, removeMarkers: deleted.length, delete: 0 },
+        ),
+    },
+    {
+      id: 's3-pit-restore',
+      tool: 's3-pit-restore',
+      run: (b) => peer(ctx, s3PitRestore(ctx.peers, ctx.endpoint, ctx.tmpDir, b, b, ctx.concurrency, at(b))),
+    },
+    { id: 'floor', tool: FLOOR_NAIVE_IN_PLACE, run: (b) => floor(ctx, b, b, true, at(b)) },
+  ]);
 }
 
 /** With Lifeboat more than 10% below the floor (or --profile always): a profiled run and its hot spots. */
@@ -561,7 +715,7 @@ async function maybeProfile(
       worker,
       'bulkCopy',
       { source: { region: 'primary', bucket: source }, target: { region: 'primary', bucket: target } },
-      n,
+      { copy: n },
     );
     const exitedAt = await stopWorker(worker);
     const windowUs: [number, number] = [(exitedAt - o.startedAt) * 1000, (exitedAt - o.finishedAt) * 1000];
@@ -633,7 +787,11 @@ async function largeObjects(
     });
     out.push(
       ...(await rounds(ctx, base, opts.repeat, [
-        { id: 'lifeboat', tool: LIFEBOAT, run: (d) => lifeboat(ctx, ctx.worker, 'bulkCopy', copy(d), m) },
+        {
+          id: 'lifeboat',
+          tool: LIFEBOAT,
+          run: (d) => lifeboat(ctx, ctx.worker, 'bulkCopy', copy(d), { copy: m }),
+        },
         { id: 'floor', tool: FLOOR, run: (d) => floor(ctx, source, d, true) },
         { id: 'floor', tool: FLOOR_PLAIN, run: (d) => floor(ctx, source, d, false) },
         {
@@ -678,7 +836,7 @@ async function warmUp(ctx: Context, objects: number): Promise<number> {
     ctx.worker,
     'bulkCopy',
     { source: { region: 'primary', bucket: source }, target: { region: 'primary', bucket: target } },
-    objects,
+    { copy: objects },
   );
   if (!o.ok) throw new Error(`the warm-up job failed: ${o.error}`);
   log(
@@ -691,24 +849,40 @@ async function warmUp(ctx: Context, objects: number): Promise<number> {
   return o.peakRssKb;
 }
 
-/** The measurements of the last run, kept so that the page can be rendered again (--render FILE). */
+/**
+ * The measurements of the last run, kept so that the pages can be rendered again (--render FILE); a run
+ * of pitr-inplace alone has a file of its own, so that it does not replace a full run's.
+ */
 function saveRun(root: string, all: Measurement[], meta: ReportMeta): string {
-  const file = join(root, 'dist', 'bench', 'last-run.json');
+  const alone = !MAIN_SCENARIOS.some((s) => ranScenario(all, meta, s));
+  const file = join(root, 'dist', 'bench', alone ? 'last-run-pitr-inplace.json' : 'last-run.json');
   mkdirSync(join(root, 'dist', 'bench'), { recursive: true });
   writeFileSync(file, JSON.stringify({ all, meta }, null, 2));
   return file;
 }
 
+/**
+ * Writes the pages of the scenarios the run was asked for: docs/benchmarks.md for small, pitr and large
+ * (or a run saved before pitr-inplace existed), docs/benchmarks-pitr-inplace.md for pitr-inplace.
+ */
 async function publish(root: string, out: string | undefined, all: Measurement[], meta: ReportMeta) {
   const file = out ?? join(root, 'docs', 'benchmarks.md');
-  // Formatted as `npm run lint` expects (prettier pads table columns).
-  const markdown = await format(renderReport(all, meta), {
-    ...(await resolveConfig(join(root, 'docs', 'benchmarks.md'))),
-    parser: 'markdown',
-  });
-  console.log(markdown);
-  writeFileSync(file, markdown);
-  log(`written to ${file}`);
+  const inPlaceFile = file.replace(/\.md$/, '') + '-pitr-inplace.md';
+  const pages: Pages = { main: basename(file), inPlace: basename(inPlaceFile) };
+  const write = async (path: string, text: string) => {
+    // Formatted as `npm run lint` expects (prettier pads table columns).
+    const markdown = await format(text, {
+      ...(await resolveConfig(join(root, 'docs', 'benchmarks.md'))),
+      parser: 'markdown',
+    });
+    console.log(markdown);
+    writeFileSync(path, markdown);
+    log(`written to ${path}`);
+  };
+  const inPlace = ranScenario(all, meta, 'pitr-inplace');
+  if (MAIN_SCENARIOS.some((s) => ranScenario(all, meta, s)) || !inPlace)
+    await write(file, renderReport(all, meta, pages));
+  if (inPlace) await write(inPlaceFile, renderInPlaceReport(all, meta, pages));
   for (const t of targets(all, meta))
     log(`target: ${t.text}: ${Number.isNaN(t.value) ? 'not measured' : `${t.value.toFixed(2)}×`}`);
 }
@@ -751,6 +925,7 @@ async function main() {
     worker: undefined as unknown as LifeboatWorker,
     reportsBucket,
     concurrency: opts.concurrency,
+    quietWait: opts.quietWait,
     created: new Set(),
     done: [],
     warnings: [],
@@ -770,6 +945,7 @@ async function main() {
         '',
       ),
     warnings: ctx.warnings,
+    scenarios: [...opts.only],
   };
   if (!ctx.ceph.available)
     ctx.warnings.push('no Ceph configuration found: could not wait for replication nor free deleted data');
@@ -813,6 +989,7 @@ async function main() {
       meta.memoryFlat = { warmupKb, warmupObjects, smallJobKb: 0, objects: 0 };
     }
     if (opts.only.has('small') || opts.only.has('pitr')) all.push(...(await smallAndPitr(ctx, opts, meta)));
+    if (opts.only.has('pitr-inplace')) all.push(...(await pitrInPlace(ctx, opts, meta)));
     if (opts.only.has('large')) all.push(...(await largeObjects(ctx, opts, meta)));
   } catch (err) {
     // Keep what was measured: the page says where the run stopped.
@@ -838,7 +1015,16 @@ function lifeboatVersion(root: string): string {
     const git = (...args: string[]) =>
       execFileSync('git', ['-C', root, ...args], { encoding: 'utf8' }).trim();
     const dirty =
-      git('status', '--porcelain', '--', '.', ':!bench', ':!docs/benchmarks.md', ':!package.json') !== '';
+      git(
+        'status',
+        '--porcelain',
+        '--',
+        '.',
+        ':!bench',
+        ':!docs/benchmarks.md',
+        ':!docs/benchmarks-pitr-inplace.md',
+        ':!package.json',
+      ) !== '';
     return `commit ${git('rev-parse', '--short', 'HEAD')}${dirty ? ' with uncommitted changes' : ''}`;
   } catch {
     return 'this checkout';

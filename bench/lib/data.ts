@@ -2,7 +2,7 @@
 // without keeping them), the source buckets, and the check of what a tool wrote.
 import { PutObjectCommand, DeleteObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { createHash, randomBytes } from 'node:crypto';
-import { forEachLimited, getRange, listObjects } from './s3';
+import { forEachLimited, getRange, listObjects, listVersions, VersionListed } from './s3';
 
 export const SMALL_BYTES = 4 * 1024;
 export const LARGE_BYTES = 64 * 1024 * 1024;
@@ -125,4 +125,76 @@ export function sampleOf<T>(items: readonly T[], n: number): T[] {
   if (items.length <= n) return [...items];
   const step = items.length / n;
   return Array.from({ length: n }, (_, i) => items[Math.floor(i * step)]);
+}
+
+/**
+ * The in-place restore's incident, by key index: rank r = (i + 7·⌊i/100⌋) mod 100; r < 10 overwritten
+ * after T, r = 10 or 11 deleted after T. Exactly 10% and 2% of every 100 consecutive keys, and (at 10,000
+ * keys) 10 and 2 keys in each of the 100 prefixes dNN/: a bad deploy that touched part of every prefix.
+ */
+export function inPlaceChange(i: number): 'overwrite' | 'delete' | undefined {
+  const r = (i + 7 * Math.floor(i / 100)) % 100;
+  return r < 10 ? 'overwrite' : r < 12 ? 'delete' : undefined;
+}
+
+/** What a restore in place did to the bucket's versions (from listings before and after it). */
+export interface VersionChanges {
+  /** New versions holding data (copies). */
+  dataVersionsAdded: number;
+  /** Versions holding data that were there before and are gone (must be 0). */
+  dataVersionsRemoved: number;
+  markersAdded: number;
+  markersRemoved: number;
+}
+
+export interface InPlaceVerification extends Verification {
+  versions?: VersionChanges;
+}
+
+/**
+ * A restore in place: every key holds the bytes live at T (the key set and every key's size and ETag
+ * from the listing; the bytes of `sampleKeys` read back), no version holding data was removed, and
+ * delete markers were removed only from keys in `deletedAfterT`.
+ */
+export async function verifyInPlace(
+  s3: S3Client,
+  bucket: string,
+  expected: ReadonlyMap<string, Expected>,
+  sampleKeys: readonly string[],
+  expectedBytes: (key: string) => { range?: string; bytes: Buffer }[],
+  before: readonly VersionListed[],
+  deletedAfterT: ReadonlySet<string>,
+): Promise<InPlaceVerification> {
+  const v = await verifyTarget(s3, bucket, expected, sampleKeys, expectedBytes);
+  const after = await listVersions(s3, bucket);
+  const id = (e: VersionListed) => `${e.key}\n${e.versionId}`;
+  const afterIds = new Set(after.map(id));
+  const beforeIds = new Set(before.map(id));
+  const changes: VersionChanges = {
+    dataVersionsAdded: 0,
+    dataVersionsRemoved: 0,
+    markersAdded: 0,
+    markersRemoved: 0,
+  };
+  const problems = [...v.problems];
+  for (const e of before) {
+    if (afterIds.has(id(e))) continue;
+    if (e.isDeleteMarker) {
+      changes.markersRemoved += 1;
+      if (!deletedAfterT.has(e.key))
+        problems.push(`${e.key}: a delete marker of a key not deleted after T was removed`);
+    } else {
+      changes.dataVersionsRemoved += 1;
+      if (changes.dataVersionsRemoved <= 3)
+        problems.push(`${e.key}: version ${e.versionId} (data) was removed`);
+    }
+  }
+  for (const e of after) {
+    if (beforeIds.has(id(e))) continue;
+    if (e.isDeleteMarker) changes.markersAdded += 1;
+    else changes.dataVersionsAdded += 1;
+  }
+  if (changes.dataVersionsRemoved > 3)
+    problems.push(`... ${changes.dataVersionsRemoved} data versions removed in all`);
+  return { ...v, ok: problems.length === 0, problems: problems.slice(0, 10), versions: changes };
 }

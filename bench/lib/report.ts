@@ -1,10 +1,15 @@
 // Turns the measurements into the markdown of docs/benchmarks.md: one table per workload, Lifeboat's
-// ratios to each peer and to the raw floor, and the issue's targets with whether each was met.
+// ratios to each peer and to the raw floor, and the issue's targets with whether each was met. The
+// in-place restore (scenario pitr-inplace) has a page of its own, docs/benchmarks-pitr-inplace.md
+// (renderInPlaceReport), so that a run of that scenario alone does not replace the other numbers.
 import type { RequestCounts } from './rgw-log';
-import type { Verification } from './data';
+import type { InPlaceVerification } from './data';
 import type { ProfileSummary } from './profile';
 
-export type Scenario = 'small' | 'large' | 'pitr';
+export type Scenario = 'small' | 'large' | 'pitr' | 'pitr-inplace';
+
+/** The scenarios of docs/benchmarks.md; pitr-inplace is on its own page. */
+export const MAIN_SCENARIOS: readonly Scenario[] = ['small', 'large', 'pitr'];
 
 export interface Measurement {
   scenario: Scenario;
@@ -28,7 +33,7 @@ export interface Measurement {
   otherCpu: number;
   /** CPU seconds of the whole machine during the run (every process, interrupts included). */
   machineCpu?: number;
-  verification: Verification;
+  verification: InPlaceVerification;
   ok: boolean;
   notes: string[];
 }
@@ -52,16 +57,22 @@ export interface ReportMeta {
     reason: string;
   };
   warnings: string[];
+  /** The scenarios this run was asked for (absent in runs saved before pitr-inplace existed). */
+  scenarios?: Scenario[];
+  /** pitr-inplace: the keys, and how many were overwritten and deleted after T. */
+  inPlace?: { keys: number; overwritten: number; deleted: number };
 }
 
 export const LIFEBOAT = 'Lifeboat';
 export const FLOOR = 'raw floor (same S3 calls as Lifeboat)';
 export const FLOOR_PLAIN = 'raw floor, plain copy';
+export const FLOOR_NAIVE_IN_PLACE = "raw floor, naive in place (copies every key's version at T)";
 
 const TITLES: Record<Scenario, string> = {
   small: 'Small objects: bucket-to-bucket copy',
   large: 'Large objects: bucket-to-bucket copy',
   pitr: 'Point-in-time restore into another bucket',
+  'pitr-inplace': 'Point-in-time restore in place',
 };
 
 const f = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a');
@@ -127,6 +138,8 @@ export interface Target {
   text: string;
   value: number;
   goal: number;
+  /** Measured by this scenario (the page that shows it when this run did not measure it). */
+  scenario?: Scenario;
 }
 
 export function targets(all: Measurement[], meta: ReportMeta): Target[] {
@@ -147,6 +160,13 @@ export function targets(all: Measurement[], meta: ReportMeta): Target[] {
       text: 'point-in-time restore (small objects): objects/s ≥ 3× s3-pit-restore',
       value: ratio(lb('pitr'), get('pitr', 's3-pit-restore'), objectsPerSecond),
       goal: 3,
+      scenario: 'pitr',
+    },
+    {
+      text: 'point-in-time restore in place after a bad deploy touching 12% of keys: ≥3× s3-pit-restore',
+      value: ratio(lb('pitr-inplace'), get('pitr-inplace', 's3-pit-restore'), objectsPerSecond),
+      goal: 3,
+      scenario: 'pitr-inplace',
     },
     {
       text: 'small objects: objects/s ≥ 0.9× the raw floor',
@@ -179,7 +199,49 @@ export function targets(all: Measurement[], meta: ReportMeta): Target[] {
   return out;
 }
 
-export function renderReport(all: Measurement[], meta: ReportMeta): string {
+/** The file names the pages link to each other by. */
+export interface Pages {
+  main: string;
+  inPlace: string;
+}
+
+const DEFAULT_PAGES: Pages = { main: 'benchmarks.md', inPlace: 'benchmarks-pitr-inplace.md' };
+
+/** Was this scenario part of the run (runs saved without `scenarios`: did it measure anything)? */
+export function ranScenario(all: Measurement[], meta: ReportMeta, s: Scenario): boolean {
+  return meta.scenarios ? meta.scenarios.includes(s) : all.some((m) => m.scenario === s);
+}
+
+/**
+ * The targets table. A target of a scenario this run did not measure, whose numbers are on another
+ * page (`elsewhere`), links there instead of saying "not measured".
+ */
+function targetTable(
+  list: Target[],
+  all: Measurement[],
+  meta: ReportMeta,
+  elsewhere: (t: Target) => string | undefined,
+): string[] {
+  const out = ['| target | measured | met |', '| --- | ---: | --- |'];
+  for (const t of list) {
+    const page = t.scenario && !ranScenario(all, meta, t.scenario) ? elsewhere(t) : undefined;
+    if (page) {
+      out.push(`| ${t.text} | on [${page}](${page}) | see there |`);
+      continue;
+    }
+    const met = Number.isNaN(t.goal)
+      ? 'n/a'
+      : Number.isNaN(t.value)
+        ? 'not measured'
+        : t.text.includes('≤')
+          ? t.value <= t.goal
+          : t.value >= t.goal;
+    out.push(`| ${t.text} | ${times(t.value)} | ${met === true ? 'yes' : met === false ? '**no**' : met} |`);
+  }
+  return out;
+}
+
+export function renderReport(all: Measurement[], meta: ReportMeta, pages: Pages = DEFAULT_PAGES): string {
   const out: string[] = [
     '# Benchmarks',
     '',
@@ -237,17 +299,19 @@ export function renderReport(all: Measurement[], meta: ReportMeta): string {
     out.push(`CPU elsewhere on the machine during each run: ${side.join('; ')}.`, '');
     if (notes.length > 0) out.push('Notes:', '', ...notes, '');
   }
-  out.push('## Targets (issue 3)', '', '| target | measured | met |', '| --- | ---: | --- |');
-  for (const t of targets(all, meta)) {
-    const met = Number.isNaN(t.goal)
-      ? 'n/a'
-      : Number.isNaN(t.value)
-        ? 'not measured'
-        : t.text.includes('≤')
-          ? t.value <= t.goal
-          : t.value >= t.goal;
-    out.push(`| ${t.text} | ${times(t.value)} | ${met === true ? 'yes' : met === false ? '**no**' : met} |`);
-  }
+  out.push(
+    `## ${TITLES['pitr-inplace']}`,
+    '',
+    `The restore that an incident calls for — a bad deploy overwrote or deleted some keys after T, restore the bucket itself to T — is measured on a page of its own, [${pages.inPlace}](${pages.inPlace}) (\`npm run bench -- --only pitr-inplace\`, so that it can be run alone without replacing the numbers above). There Lifeboat's planner leaves alone the keys that already read as they did at T, while a restore tool that copies every key's version at T writes all of them again.`,
+    '',
+  );
+  out.push(
+    '## Targets (issue 3)',
+    '',
+    ...targetTable(targets(all, meta), all, meta, (t) =>
+      t.scenario === 'pitr-inplace' ? pages.inPlace : undefined,
+    ),
+  );
   out.push('');
   if (meta.memoryFlat) {
     out.push(
@@ -281,6 +345,122 @@ export function renderReport(all: Measurement[], meta: ReportMeta): string {
       out.push('');
     }
   }
+  if (meta.warnings.length > 0) out.push('## Warnings', '', ...meta.warnings.map((w) => `- ${w}`), '');
+  return out.join('\n');
+}
+
+function inPlaceTable(rows: Measurement[]): string[] {
+  const lines = [
+    '| tool | wall s | keys restored correctly/s | S3 requests/key (by kind) | data versions added | delete markers removed / added | client CPU s | peak RSS MiB | RGW+OSD CPU s | Temporal server CPU s | whole machine CPU s | verified |',
+    '| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+  ];
+  for (const m of rows) {
+    const v = m.verification.versions;
+    const verified = m.verification.ok
+      ? `yes${m.wallRuns ? ` (each of ${m.wallRuns.length} runs)` : ''}: ${m.verification.objects} keys with their size and ETag at T, ${m.verification.sampled} read back byte for byte, no version holding data removed`
+      : `**NO**: ${m.verification.problems.slice(0, 3).join('; ')}`;
+    const perKey = m.requests && m.requests.total > 0 ? requestsCell(m) : 'n/a';
+    lines.push(
+      `| ${m.tool} | ${f(m.wallSeconds, 2)}${m.wallRuns ? ` (${f(Math.min(...m.wallRuns), 1)}–${f(Math.max(...m.wallRuns), 1)})` : ''} | ${m.ok ? f(objectsPerSecond(m)) : '0 (not restored correctly)'} | ${perKey} | ${v ? v.dataVersionsAdded : 'n/a'} | ${v ? `${v.markersRemoved} / ${v.markersAdded}` : 'n/a'} | ${f(m.cpuSeconds, 2)} | ${f(m.peakRssKb / 1024, 0)} | ${f(m.storageCpu, 1)} | ${f(m.temporalCpu, 1)} | ${m.machineCpu !== undefined ? f(m.machineCpu, 1) : 'n/a'} | ${verified} |`,
+    );
+  }
+  return lines;
+}
+
+/** docs/benchmarks-pitr-inplace.md: the restore in place after a bad deploy, from one run. */
+export function renderInPlaceReport(
+  all: Measurement[],
+  meta: ReportMeta,
+  pages: Pages = DEFAULT_PAGES,
+): string {
+  const rows = all.filter((m) => m.scenario === 'pitr-inplace');
+  const ip = meta.inPlace ?? { keys: meta.small, overwritten: NaN, deleted: NaN };
+  const pct = (k: number) => f((100 * k) / ip.keys, 0);
+  const versions = Object.entries(meta.versions)
+    .filter(([k]) => ['Lifeboat', 's3-pit-restore', 'Ceph RGW'].includes(k))
+    .map(([k, v]) => `${k} ${v}`)
+    .join('; ');
+  const out: string[] = [
+    `# Benchmarks: ${TITLES['pitr-inplace'].toLowerCase()}`,
+    '',
+    'Produced by `npm run bench` ([bench/run.ts](../bench/run.ts)); every number below comes from one run of it',
+    `(\`${meta.command}\`). The other workloads (bulk copy, restore into another bucket, large objects) are on [${pages.main}](${pages.main}); a run of this scenario alone (\`--only pitr-inplace\`) writes only this page.`,
+    '',
+    `- Date: ${meta.date}`,
+    `- Machine: ${meta.machine}. The S3 server (Ceph RGW, two zones, in-memory OSD), the Temporal dev server and the tools share these cores.`,
+    ...(meta.repeat && meta.repeat > 1
+      ? [
+          `- Runs: each tool ran ${meta.repeat} times, in rounds (every tool once per round); each row is the tool's median run by wall time, with the fastest and slowest in brackets.`,
+        ]
+      : []),
+    `- Concurrency: ${meta.concurrency} requests in flight for every tool (Lifeboat \`concurrency\`, s3-pit-restore \`--max-workers\`, the floor's workers).`,
+    `- Tools: ${versions}.`,
+    '',
+    '## Why a restore in place',
+    '',
+    `The point-in-time restore on [${pages.main}](${pages.main}) restores a bucket's keys as at T into another, empty bucket: every tool must copy every key, one CopyObject each, and on this machine all of them are bound by the S3 server, so there Lifeboat cannot do much better than s3-pit-restore (see its ratio on that page). The incident a restore is for is usually another one: a bad deploy overwrote or deleted part of a bucket at 10:42, and the bucket itself must read as it did at 10:41. Most keys then already hold the version that was live at T.`,
+    '',
+    "Lifeboat's planner ([core/pitr.ts](../core/pitr.ts), `planKeyInPlace`) compares each key's current version with the one live at T and leaves the key alone when they are the same; a key deleted after T gets back the version live at T, with its own version id, by removing the delete marker above it (no copy); only keys overwritten after T are copied. s3-pit-restore restoring in place (destination bucket = source bucket) has no such comparison: it copies every key's version at T onto the same key, a new version for every key. So Lifeboat's lead here comes from writing less, not from copying faster: it is as large as the share of keys the incident left alone, and it shrinks as that share does (with every key changed, both write every key). Both still list every version of the bucket. A restore that rewrites every key also costs after it is done: every key gets a new version (stored, and billed on AWS, as long as the versions are kept) and a new LastModified, and replication copies every key again (here the secondary zone replicates each new version, in the RGW+OSD CPU below); Lifeboat adds versions only for the keys it had to copy.",
+    '',
+    '## What the scenario does',
+    '',
+    `1. For each tool a fresh versioned bucket, built the same way (a restore changes the bucket, so every tool gets its own copy of the same history): ${ip.keys} keys of 4 KiB (\`dNN/obj-NNNNNN\`, 100 prefixes), one PutObject each; T taken on a whole second, more than a second after the last write; more than a second after T, ${ip.overwritten} keys (${pct(ip.overwritten)}%) overwritten with other bytes and ${ip.deleted} keys (${pct(ip.deleted)}%) deleted (a delete marker each). The changed keys are the same in every bucket: key i is overwritten when (i + 7·⌊i/100⌋) mod 100 < 10 and deleted when it is 10 or 11, i.e. 10 and 2 of every 100 consecutive keys, spread over the key space (at 10,000 keys, 10 and 2 in each of the 100 prefixes). No key is created after T. Then (not timed) the bucket's versions are listed, and the benchmark waits until the secondary zone has replicated the writes and the machine is idle.`,
+    '2. The tool restores the bucket in place to T (timed):',
+    `   - Lifeboat: \`pointInTimeRestore\` with the bucket as source, \`at\` = T and no target (restore in place; \`deleteKeysCreatedAfter\` defaults to true in place and has nothing to delete here). Its plan: copy the version live at T of the ${ip.overwritten} overwritten keys, remove the delete marker of the ${ip.deleted} deleted keys, leave the others alone; it also writes its undo manifests (before touching a page's keys) and its report to its reports bucket, and counts the keys beside the restore for its progress ETA.`,
+    "   - s3-pit-restore: `s3-pit-restore -b BUCKET -B BUCKET -t T --max-workers 32` (boto3 reads the endpoint from AWS_ENDPOINT_URL). It lists every version and copies each key's version at T onto the same key (CopyObject with the version id), deleted keys included; with the destination bucket equal to the source and no prefix it would also delete keys created after T (none here). It has no option to skip keys that already read as at T: `--from-timestamp` narrows which versions it copies (those written after it), not which keys changed after T, so with it the overwritten and deleted keys whose version at T is older would stay as they are.",
+    "   - Raw floor, naive in place: [bench/floor.ts](../bench/floor.ts) with `--src BUCKET --dst BUCKET --versions --at T`: ListObjectVersions and, while it lists, one CopyObject per key of the version live at T (`?versionId=`), with Lifeboat's S3 client and no orchestration. It is what any tool that restores every key must at least do; it does not delete keys created after T (none here).",
+    '   - rclone: not run. Its `--s3-version-at` makes the remote read-only, so it can copy the bucket as at T elsewhere (the restore on the other page) but cannot write it back into the bucket it reads.',
+    "3. The check (not timed): the bucket's current keys are exactly the original keys, each with the size and ETag of its bytes at T (from the listing); the bytes of every changed key and of 100 unchanged keys are read back and compared; the versions are listed again: no version holding data may have gone, and delete markers may have been removed only from keys deleted after T. The data versions and delete markers added and removed are counted. Then the bucket is deleted.",
+    '',
+    'How the numbers are defined:',
+    '',
+    `- **Keys restored correctly per second** (the objects/s of the target): the ${ip.keys} keys of the bucket divided by the wall time, for a tool whose result passed the check (one that did not counts 0). It is the rate at which the whole key space is brought back to T, whatever each tool had to write to get there: it is not a rate of copies.`,
+    "- Wall time: from the tool's start to its exit; for Lifeboat from the workflow start request to its result, on a worker already running (it ran a warm-up job).",
+    "- S3 requests per key: the requests in RGW's access log to the bucket (and, for Lifeboat, to its reports bucket) divided by the keys of the bucket; `put` is CopyObject or PutObject, `delete` DeleteObject (Lifeboat: of a delete marker by its version id), `list` the listings, `bucket` bucket checks.",
+    '- Data versions added: new versions holding data (one per copy). Delete markers removed / added: from the version listings before and after.',
+    "- CPU: client CPU is the tool's process (GNU time; for Lifeboat the `lifeboat worker` process); RGW+OSD, Temporal server and whole machine CPU are seconds during the run (the secondary zone replicating each new version is in RGW+OSD).",
+    '',
+    '## Results',
+    '',
+    ...(rows.length > 0 ? inPlaceTable(rows) : ['Not measured in this run.']),
+    '',
+  ];
+  const lb = rows.find((m) => m.tool === LIFEBOAT);
+  if (lb) {
+    out.push(
+      'Lifeboat ÷ each (higher is better for Lifeboat):',
+      '',
+      '| Lifeboat ÷ | keys restored correctly/s | S3 requests/key (lower is better: the peer ÷ Lifeboat) |',
+      '| --- | ---: | ---: |',
+    );
+    for (const m of rows.filter((r) => r !== lb)) {
+      const req =
+        lb.requests && m.requests && lb.requests.total > 0 ? m.requests.total / lb.requests.total : NaN;
+      out.push(`| ${m.tool} | ${times(ratio(lb, m, objectsPerSecond))} | ${times(req)} |`);
+    }
+    out.push('');
+  }
+  const side = rows.map(
+    (m) =>
+      `${m.tool} ${f(m.otherCpu, 1)} s other processes${m.otherCpu > 0.25 * m.wallSeconds ? ' (its numbers are likely low)' : ''}`,
+  );
+  if (rows.length > 0)
+    out.push(`CPU of other processes on the machine during each run: ${side.join('; ')}.`, '');
+  const notes = rows.flatMap((m) => m.notes.map((n) => `- ${m.tool}: ${n}`));
+  if (notes.length > 0) out.push('Notes:', '', ...notes, '');
+  out.push(
+    '## Targets (issue 3)',
+    '',
+    `Both point-in-time restore targets; the others are on [${pages.main}](${pages.main}).`,
+    '',
+    ...targetTable(
+      targets(all, meta).filter((t) => t.text.includes('s3-pit-restore')),
+      all,
+      meta,
+      (t) => (t.scenario === 'pitr-inplace' ? undefined : pages.main),
+    ),
+    '',
+  );
   if (meta.warnings.length > 0) out.push('## Warnings', '', ...meta.warnings.map((w) => `- ${w}`), '');
   return out.join('\n');
 }

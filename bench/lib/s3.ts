@@ -107,3 +107,40 @@ export async function bucketsStartingWith(s3: S3Client, prefix: string): Promise
   const out = await s3.send(new ListBucketsCommand({}));
   return (out.Buckets ?? []).map((b) => b.Name ?? '').filter((n) => n.startsWith(prefix));
 }
+
+export interface VersionListed {
+  key: string;
+  versionId: string;
+  isDeleteMarker: boolean;
+}
+
+/** Every version and delete marker of the bucket (each once, should a page repeat its marker's entry). */
+export async function listVersions(s3: S3Client, bucket: string): Promise<VersionListed[]> {
+  const out: VersionListed[] = [];
+  const seen = new Set<string>();
+  const add = (e: VersionListed) => {
+    const id = `${e.key}\n${e.versionId}`;
+    if (seen.has(id)) return;
+    seen.add(id);
+    out.push(e);
+  };
+  let keyMarker: string | undefined;
+  let versionIdMarker: string | undefined;
+  for (;;) {
+    const page = await s3.send(
+      new ListObjectVersionsCommand({
+        Bucket: bucket,
+        KeyMarker: keyMarker,
+        VersionIdMarker: versionIdMarker,
+        MaxKeys: 1000,
+      }),
+    );
+    for (const v of page.Versions ?? [])
+      add({ key: v.Key ?? '', versionId: v.VersionId ?? 'null', isDeleteMarker: false });
+    for (const m of page.DeleteMarkers ?? [])
+      add({ key: m.Key ?? '', versionId: m.VersionId ?? 'null', isDeleteMarker: true });
+    if (!page.IsTruncated) return out;
+    keyMarker = page.NextKeyMarker;
+    versionIdMarker = page.NextVersionIdMarker;
+  }
+}
