@@ -8,6 +8,14 @@ const side = z.object({ region: regionName, bucket: bucketName }).strict();
 /** Where applications and the CLI read which side of a pair to use: one small JSON object per side. */
 export const DEFAULT_RECORD_KEY = '.lifeboat/active-region.json';
 
+function notTheSameSide(
+  input: { source: { region: string; bucket: string }; replica: { region: string; bucket: string } },
+  ctx: z.RefinementCtx,
+): void {
+  if (input.source.region === input.replica.region && input.source.bucket === input.replica.bucket)
+    ctx.addIssue({ code: 'custom', path: ['replica'], message: 'is the source itself' });
+}
+
 export const RegionFailoverInput = z
   .object({
     /** The protected bucket (normally read and written) and its replica (the side to fail over to). */
@@ -42,10 +50,7 @@ export const RegionFailoverInput = z
     reason: z.string().max(500).optional(),
   })
   .strict()
-  .superRefine((input, ctx) => {
-    if (input.source.region === input.replica.region && input.source.bucket === input.replica.bucket)
-      ctx.addIssue({ code: 'custom', path: ['replica'], message: 'is the source itself' });
-  });
+  .superRefine(notTheSameSide);
 export type RegionFailoverInput = z.input<typeof RegionFailoverInput>;
 export type RegionFailoverRequest = z.output<typeof RegionFailoverInput>;
 
@@ -73,10 +78,7 @@ export const RegionFailbackInput = z
     reason: z.string().max(500).optional(),
   })
   .strict()
-  .superRefine((input, ctx) => {
-    if (input.source.region === input.replica.region && input.source.bucket === input.replica.bucket)
-      ctx.addIssue({ code: 'custom', path: ['replica'], message: 'is the source itself' });
-  });
+  .superRefine(notTheSameSide);
 export type RegionFailbackInput = z.input<typeof RegionFailbackInput>;
 export type RegionFailbackRequest = z.output<typeof RegionFailbackInput>;
 

@@ -22,7 +22,7 @@ import { Step } from '../core/steps';
 import { parseInput } from '../core/validate';
 import { markPhase, markRun } from './lib/search-attributes';
 import { StepLog } from './lib/steps';
-import { VerifySummary, verifyAsChild } from './region-failover';
+import { switchDirectAccess, VerifySummary, verifyAsChild } from './region-failover';
 
 export { RegionFailbackInput };
 
@@ -222,31 +222,14 @@ export async function regionFailback(
     undefined,
     (s) => s.join('; '),
   );
-  const current = await probes.readActiveRegion({
-    sides: [req.source, req.replica],
-    recordKey: req.recordKey,
-    timeoutSeconds: timeout,
-  });
-  const record = {
+  const record = await switchDirectAccess(log, 'switch direct access back', {
     pair,
     active: req.source,
-    since: new Date().toISOString(),
-    by: id,
+    other: req.replica,
+    recordKey: req.recordKey,
     reason: req.reason,
-    generation: (current?.generation ?? 0) + 1,
-  };
-  await log.run(
-    'switch direct access back',
-    () =>
-      changes.writeActiveRegion({
-        record,
-        recordKey: req.recordKey,
-        sides: [req.source, req.replica],
-        timeoutSeconds: timeout,
-      }),
-    undefined,
-    (w) => `active region ${req.source.region} written to ${w.written.join(', ')}`,
-  );
+    timeoutSeconds: timeout,
+  });
   const switchedAt = Date.now();
   if (req.webhookUrl) {
     const url = req.webhookUrl;

@@ -13,7 +13,7 @@ import {
 import type { FailoverActivities, ProbeResult } from '../activities/failover';
 import type { ReplicationActivities } from '../activities/replication';
 import { ErrorType } from '../core/errors';
-import { failoverReadiness, Readiness, RegionFailoverInput } from '../core/failover';
+import { ActiveRegionRecord, failoverReadiness, Readiness, RegionFailoverInput } from '../core/failover';
 import type { BucketPair, ReplicationLag } from '../core/replication';
 import { BEHIND_CLASSES, DIFF_CLASSES, DiffClass } from '../core/replica-diff';
 import { Step } from '../core/steps';
@@ -123,6 +123,52 @@ export function summarizeVerification(r: VerifyReplicaResult): VerifySummary {
       ? `${r.counts.keys} keys: ${found.join(', ') || 'none'}`
       : `the source did not answer (${r.sourceError ?? 'no answer'}): only the replica was listed${r.lastVerification ? '; the last verification is in the report' : ''}`,
   };
+}
+
+/**
+ * Writes the active-region record naming `active` to both sides (the other may be down), one
+ * generation above the newest record either side holds, as the step `name`. Returns the record.
+ */
+export async function switchDirectAccess(
+  log: StepLog,
+  name: string,
+  to: {
+    pair: BucketPair;
+    active: { region: string; bucket: string };
+    other: { region: string; bucket: string };
+    recordKey: string;
+    reason?: string;
+    timeoutSeconds: number;
+  },
+): Promise<ActiveRegionRecord> {
+  const sides = [to.active, to.other];
+  const current = await probes.readActiveRegion({
+    sides,
+    recordKey: to.recordKey,
+    timeoutSeconds: to.timeoutSeconds,
+  });
+  const record: ActiveRegionRecord = {
+    pair: to.pair,
+    active: to.active,
+    since: new Date().toISOString(),
+    by: workflowInfo().workflowId,
+    reason: to.reason,
+    generation: (current?.generation ?? 0) + 1,
+  };
+  await log.run(
+    name,
+    () =>
+      changes.writeActiveRegion({
+        record,
+        recordKey: to.recordKey,
+        sides,
+        timeoutSeconds: to.timeoutSeconds,
+      }),
+    undefined,
+    (w) =>
+      `active region ${to.active.region} written to ${w.written.join(', ')}${w.unreachable.length ? `; not to ${w.unreachable.map((u) => u.side).join(', ')} (down)` : ''}`,
+  );
+  return record;
 }
 
 export async function regionFailover(input: RegionFailoverInput): Promise<RegionFailoverResult> {
@@ -272,33 +318,14 @@ export async function regionFailover(input: RegionFailoverInput): Promise<Region
     undefined,
     (v) => (v.before === 'Enabled' ? 'versioning enabled' : `versioning was ${v.before}: turned on`),
   );
-  const current = await probes.readActiveRegion({
-    sides: [req.replica, req.source],
-    recordKey: req.recordKey,
-    timeoutSeconds: timeout,
-  });
-  const record = {
+  const record = await switchDirectAccess(log, 'switch direct access', {
     pair,
     active: req.replica,
-    since: new Date().toISOString(),
-    by: id,
+    other: req.source,
+    recordKey: req.recordKey,
     reason: req.reason,
-    generation: (current?.generation ?? 0) + 1,
-  };
-  const switched = await log.run(
-    'switch direct access',
-    () =>
-      changes.writeActiveRegion({
-        record,
-        recordKey: req.recordKey,
-        sides: [req.replica, req.source],
-        timeoutSeconds: timeout,
-      }),
-    undefined,
-    (w) =>
-      `active region ${req.replica.region} written to ${w.written.join(', ')}${w.unreachable.length ? `; not to ${w.unreachable.map((u) => u.side).join(', ')} (down)` : ''}`,
-  );
-  void switched;
+    timeoutSeconds: timeout,
+  });
   const writableAt = Date.now();
   if (req.webhookUrl) {
     const url = req.webhookUrl;
