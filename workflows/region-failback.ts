@@ -19,8 +19,8 @@ import { RegionFailbackInput } from '../core/failover';
 import type { BulkJobResult } from './point-in-time-restore';
 import type { BucketPair, ReplicationLag } from '../core/replication';
 import { Step } from '../core/steps';
-import { parseInput } from '../core/validate';
 import { markPhase, markRun } from './lib/search-attributes';
+import { parseWorkflowInput } from './lib/input';
 import { StepLog } from './lib/steps';
 import { switchDirectAccess, VerifySummary, verifyAsChild } from './region-failover';
 
@@ -71,15 +71,7 @@ export async function regionFailback(
   input: RegionFailbackInput,
   carried?: Carried,
 ): Promise<RegionFailbackResult> {
-  const parsed = parseInput(RegionFailbackInput, input, 'regionFailback');
-  if (!parsed.ok)
-    throw ApplicationFailure.create({
-      message: parsed.message,
-      type: ErrorType.InvalidInput,
-      nonRetryable: true,
-      details: [{ field: parsed.field }],
-    });
-  const req = parsed.value;
+  const req = parseWorkflowInput(RegionFailbackInput, input, 'regionFailback');
   const pair: BucketPair = { source: req.source, replica: req.replica };
   const id = workflowInfo().workflowId;
   const startedAt = carried?.startedAt ?? new Date().toISOString();

@@ -17,8 +17,8 @@ import { ActiveRegionRecord, failoverReadiness, Readiness, RegionFailoverInput }
 import type { BucketPair, ReplicationLag } from '../core/replication';
 import { BEHIND_CLASSES, DIFF_CLASSES, DiffClass } from '../core/replica-diff';
 import { Step } from '../core/steps';
-import { parseInput } from '../core/validate';
 import { markPhase, markRun } from './lib/search-attributes';
+import { parseWorkflowInput } from './lib/input';
 import { StepLog } from './lib/steps';
 import { verifyReplica, VerifyReplicaResult } from './verify-replica';
 
@@ -172,15 +172,7 @@ export async function switchDirectAccess(
 }
 
 export async function regionFailover(input: RegionFailoverInput): Promise<RegionFailoverResult> {
-  const parsed = parseInput(RegionFailoverInput, input, 'regionFailover');
-  if (!parsed.ok)
-    throw ApplicationFailure.create({
-      message: parsed.message,
-      type: ErrorType.InvalidInput,
-      nonRetryable: true,
-      details: [{ field: parsed.field }],
-    });
-  const req = parsed.value;
+  const req = parseWorkflowInput(RegionFailoverInput, input, 'regionFailover');
   const pair: BucketPair = { source: req.source, replica: req.replica };
   const startedAt = new Date().toISOString();
   const id = workflowInfo().workflowId;

@@ -177,6 +177,14 @@ describe('regionFailover on AWS (moto)', () => {
     expect(await provider.describe(pair)).toMatchObject({ direction: 'source-to-replica' });
   });
 
+  it('refuses a bad input at once, naming the field, with nothing changed', async () => {
+    const pair = await newPair('fo-bad');
+    const failure = await failureOf(start({ ...pair, replica: pair.source }).then((h) => h.result()));
+    expect(failure.type).toBe('InvalidInput');
+    expect(failure.message).toMatch(/field "replica": is the source itself/);
+    expect(await recordOf(pair.source)).toBeNull();
+  });
+
   it('fails cleanly when nobody approves in time', async () => {
     const pair = await newPair('fo-timeout');
     const handle = await start({ ...pair, approvalTimeoutSeconds: 2 });
