@@ -351,6 +351,13 @@ cmd_restart_rgw() {
   port=$(zone_port "$zone")
   require_cluster
   stop_pid "$STATE/ceph/run/rgw.$zone.pid"
+  # The old gateway can hold its port a moment after its process is gone: wait for it (up to 15 s)
+  # rather than fail the restart on a port that is about to be free.
+  local i
+  for i in $(seq 1 30); do
+    port_open "$port" || break
+    sleep 0.5
+  done
   start_rgw "$zone" "$port"
 }
 
