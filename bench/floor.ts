@@ -1,6 +1,6 @@
 // The raw floor: the S3 calls of a bucket-to-bucket copy, issued with no orchestration, `--concurrency`
-// in flight, copying while it lists, with Lifeboat's own S3 client settings (AWS SDK v3, keep-alive
-// agent). Two forms:
+// in flight, copying while it lists, with Lifeboat's own S3 client (AWS SDK v3 for listings, its lean
+// CopyObject path of activities/s3/fast-copy.ts for copies, keep-alive agents). Two forms:
 // - plain: ListObjectsV2, then one CopyObject of each current object (the least a copy needs);
 // - --versions (the calls Lifeboat makes): ListObjectVersions, then one CopyObject per key of the
 //   version live at --at (default: now), with ?versionId= and Lifeboat's metadata and tagging directives.
@@ -8,6 +8,7 @@
 //   node floor.js --src BUCKET --dst BUCKET [--concurrency 32] [--versions] [--at ISO-TIME]
 import { CopyObjectCommand, ListObjectsV2Command, ListObjectVersionsCommand } from '@aws-sdk/client-s3';
 import { parseArgs } from 'node:util';
+import { fastCopier, fastCopyObject } from '../activities/s3/fast-copy';
 import { createS3Client } from '../worker/clients';
 import { localStackConfig } from '../worker/config';
 
@@ -31,6 +32,8 @@ async function main() {
   const concurrency = Number(values.concurrency);
   const at = values.at ? Date.parse(values.at) : values.versions ? Date.now() : undefined;
   const s3 = createS3Client('primary', localStackConfig().regions.primary);
+  // Lifeboat's CopyObject path: the lean request where the endpoint allows it, else the SDK.
+  const fast = await fastCopier(s3);
 
   const queue: Copy[] = [];
   const waiters: (() => void)[] = [];
@@ -54,14 +57,25 @@ async function main() {
       }
       const version = item.versionId ? `?versionId=${encodeURIComponent(item.versionId)}` : '';
       try {
-        await s3.send(
-          new CopyObjectCommand({
-            Bucket: dst,
-            Key: item.key,
-            CopySource: `${src}/${encode(item.key)}${version}`,
-            ...(item.versionId ? { MetadataDirective: 'COPY', TaggingDirective: 'COPY' } : {}),
-          }),
-        );
+        if (fast) {
+          await fastCopyObject(fast, {
+            bucket: dst,
+            key: item.key,
+            copySource: `${src}/${encode(item.key)}${version}`,
+            headers: item.versionId
+              ? { 'x-amz-metadata-directive': 'COPY', 'x-amz-tagging-directive': 'COPY' }
+              : undefined,
+          });
+        } else {
+          await s3.send(
+            new CopyObjectCommand({
+              Bucket: dst,
+              Key: item.key,
+              CopySource: `${src}/${encode(item.key)}${version}`,
+              ...(item.versionId ? { MetadataDirective: 'COPY', TaggingDirective: 'COPY' } : {}),
+            }),
+          );
+        }
         copied += 1;
       } catch (err) {
         failed += 1;

@@ -438,7 +438,8 @@ type MeasureBase = Omit<Parameters<typeof measure>[1], 'tool' | 'run'>;
 
 /**
  * Each selected tool `repeat` times, in rounds (every tool once per round, so that a slow spell of the
- * machine hits them all); each tool's row is its median run, with the wall times of all runs.
+ * machine hits them all, in an order rotated by one each round); each tool's row is its median run,
+ * with the wall times of all runs.
  */
 async function rounds(
   ctx: Context,
@@ -450,7 +451,10 @@ async function rounds(
   const byTool = new Map<string, Measurement[]>();
   for (let round = 1; round <= repeat; round++) {
     if (repeat > 1) log(`${base.scenario}: round ${round} of ${repeat}`);
-    for (const r of selected) {
+    // Each round starts one tool later: the store slows as a run goes on, which must not always
+    // favour the tool that runs first.
+    const order = selected.map((_, i) => selected[(i + round - 1) % selected.length]);
+    for (const r of order) {
       const m = await measure(ctx, { ...base, tool: r.tool, run: r.run });
       byTool.set(r.tool, [...(byTool.get(r.tool) ?? []), m]);
       ctx.done.push(m);

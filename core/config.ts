@@ -51,6 +51,12 @@ export const RegionProfile = z
     /** The signing region (an AWS region code on AWS). */
     region: z.string().min(1),
     forcePathStyle: z.boolean().default(false),
+    /**
+     * Server-side copies of the bulk engine use Lifeboat's lean signed CopyObject request instead of
+     * the AWS SDK's (a third of the worker CPU per object) when the endpoint is set and path-style.
+     * Default true; false: every request through the SDK.
+     */
+    fastCopy: z.boolean().optional(),
     credentials: CredentialsSource.default({ source: 'default' }),
     /** Platform that carries replication and failover for this region. */
     platform: z.enum(['aws', 'ceph']).default('aws'),

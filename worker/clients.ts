@@ -8,6 +8,7 @@ import { Connection, ConnectionOptions } from '@temporalio/client';
 import { NativeConnection, NativeConnectionOptions } from '@temporalio/worker';
 import { LifeboatConfig, RegionProfile, TemporalSettings } from '../core/config';
 import type { CephZoneDeps } from '../activities/replication/ceph';
+import { disableFastCopy } from '../activities/s3/fast-copy';
 import { ConfigError, readStackProfile } from './config';
 
 interface StaticCredentials {
@@ -45,7 +46,7 @@ function credentialsFor(name: string, profile: RegionProfile): StaticCredentials
 }
 
 export function createS3Client(name: string, profile: RegionProfile, maxSockets = 64): S3Client {
-  return new S3Client({
+  const client = new S3Client({
     region: profile.region,
     endpoint: profile.endpoint,
     forcePathStyle: profile.forcePathStyle,
@@ -62,6 +63,8 @@ export function createS3Client(name: string, profile: RegionProfile, maxSockets 
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
   });
+  if (profile.fastCopy === false) disableFastCopy(client);
+  return client;
 }
 
 export function createS3Clients(config: LifeboatConfig): Record<string, S3Client> {

@@ -17,6 +17,7 @@ import {
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import { bareEtag } from '../../core/versions';
+import { fastCopier, fastCopyObject } from './fast-copy';
 import { activitySignal, heartbeat } from './signal';
 
 /** S3's limit for a single CopyObject. Above it, UploadPartCopy. */
@@ -113,6 +114,22 @@ export async function copyVersion(
   const partSize = options.partSizeBytes ?? 512 * 1024 ** 2;
   const signal = activitySignal();
   if (serverSide && source.size <= threshold) {
+    const fast = await fastCopier(targetS3);
+    if (fast) {
+      const storageClass = keepStorageClass(source.storageClass);
+      await fastCopyObject(fast, {
+        bucket: target.bucket,
+        key: target.key,
+        copySource: copySource(source.bucket, source.key, source.versionId),
+        headers: {
+          'x-amz-metadata-directive': 'COPY',
+          'x-amz-tagging-directive': 'COPY',
+          ...(storageClass ? { 'x-amz-storage-class': storageClass } : {}),
+        },
+        signal,
+      });
+      return;
+    }
     await targetS3.send(
       new CopyObjectCommand({
         Bucket: target.bucket,
