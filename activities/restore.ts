@@ -134,18 +134,21 @@ async function listCompleteKeys(
   }
 }
 
-/** The target's current objects for the target keys in (first, last], by key. */
+/**
+ * The target's current objects for the target keys in (first, last], by key. `last` is known only
+ * once the source page is listed: the first target page is requested at once, beside that listing.
+ */
 async function listTargetRange(
   s3: S3Client,
   bucket: string,
   prefix: string,
   startAfter: string | undefined,
-  last: string,
+  lastKey: Promise<string | undefined>,
 ): Promise<Map<string, TargetObject>> {
   const out = new Map<string, TargetObject>();
   let token: string | undefined;
-  for (;;) {
-    const page = await s3.send(
+  const request = () =>
+    s3.send(
       new ListObjectsV2Command({
         Bucket: bucket,
         Prefix: prefix,
@@ -155,6 +158,17 @@ async function listTargetRange(
       }),
       { abortSignal: activitySignal() },
     );
+  const first = request();
+  const last = await lastKey.catch((err: unknown) => {
+    first.catch(() => undefined); // the source listing failed: its error is the one reported
+    throw err;
+  });
+  if (last === undefined) {
+    await first.catch(() => undefined);
+    return out;
+  }
+  for (let pending = first; ; pending = request()) {
+    const page = await pending;
     for (const o of page.Contents ?? []) {
       if (o.Key === undefined || (startAfter !== undefined && compareKeys(o.Key, startAfter) <= 0)) continue;
       if (compareKeys(o.Key, last) > 0) return out;
@@ -277,7 +291,7 @@ export function createRestoreActivities(deps: ReportsDeps) {
       let listed: { groups: KeyGroup[]; done: boolean };
       let targetObjects = new Map<string, TargetObject>();
       try {
-        listed = await listCompleteKeys(
+        const listing = listCompleteKeys(
           sourceS3,
           input.source.bucket,
           input.source.prefix,
@@ -285,15 +299,23 @@ export function createRestoreActivities(deps: ReportsDeps) {
           input.pageSize,
           input.untilKey,
         );
-        if (target && listed.groups.length > 0) {
+        if (target) {
           const map = (k: string) => targetKey(k, input.source.prefix, target.prefix);
-          targetObjects = await listTargetRange(
-            targetS3,
-            target.bucket,
-            target.prefix,
-            startAfter !== undefined ? map(startAfter) : undefined,
-            map(listed.groups[listed.groups.length - 1].key),
+          const lastKey = listing.then(({ groups }) =>
+            groups.length > 0 ? map(groups[groups.length - 1].key) : undefined,
           );
+          [listed, targetObjects] = await Promise.all([
+            listing,
+            listTargetRange(
+              targetS3,
+              target.bucket,
+              target.prefix,
+              startAfter !== undefined ? map(startAfter) : undefined,
+              lastKey,
+            ),
+          ]);
+        } else {
+          listed = await listing;
         }
       } catch (err) {
         throw classifyS3Error(err, where);
@@ -455,8 +477,9 @@ export function createRestoreActivities(deps: ReportsDeps) {
         }
       }
 
+      // Single requests (a CopyObject, a DeleteObject) are let finish when the job is paused or
+      // cancelled, so their effect is known; only multipart and streamed copies are cut off.
       async function applyAction(action: RestoreAction): Promise<void> {
-        const signal = activitySignal();
         const src = input.source;
         const dest = target ?? src;
         const destKey = target ? targetKey(action.key, src.prefix, target.prefix) : action.key;
@@ -485,17 +508,12 @@ export function createRestoreActivities(deps: ReportsDeps) {
             for (const id of action.markerVersionIds) {
               await sourceS3.send(
                 new DeleteObjectCommand({ Bucket: src.bucket, Key: action.key, VersionId: id }),
-                {
-                  abortSignal: signal,
-                },
               );
             }
             return;
           case 'delete':
             // No version id: a delete marker on a versioned bucket, never a permanent delete.
-            await targetS3.send(new DeleteObjectCommand({ Bucket: dest.bucket, Key: destKey }), {
-              abortSignal: signal,
-            });
+            await targetS3.send(new DeleteObjectCommand({ Bucket: dest.bucket, Key: destKey }));
             return;
         }
       }

@@ -154,7 +154,10 @@ start_temporal() {
   require_free_port "$TEMPORAL_PORT" "the Temporal frontend" LIFEBOAT_TEMPORAL_PORT
   require_free_port "$TEMPORAL_UI_PORT" "the Temporal Web UI" LIFEBOAT_TEMPORAL_UI_PORT
   local args=(server start-dev --ip 127.0.0.1 --port "$TEMPORAL_PORT" --ui-port "$TEMPORAL_UI_PORT"
-    --db-filename "$STATE/temporal.db" --log-level warn)
+    --db-filename "$STATE/temporal.db" --log-level warn
+    # Eager activity dispatch: an activity scheduled by a workflow task on this worker's queue is
+    # handed back with the task's completion instead of through matching (a bulk page starts at once).
+    --dynamic-config-value system.enableActivityEagerExecution=true)
   for sa in "${SEARCH_ATTRIBUTES[@]}"; do args+=(--search-attribute "$sa"); done
   log "temporal: starting on 127.0.0.1:$TEMPORAL_PORT, Web UI http://127.0.0.1:$TEMPORAL_UI_PORT"
   setsid nohup temporal "${args[@]}" >"$LOGS/temporal.log" 2>&1 </dev/null &

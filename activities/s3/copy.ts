@@ -114,6 +114,8 @@ export async function copyVersion(
   const partSize = options.partSizeBytes ?? 512 * 1024 ** 2;
   const signal = activitySignal();
   if (serverSide && source.size <= threshold) {
+    // One request: a pause or cancel lets it finish (no abort signal) rather than cut it off, so
+    // whether it took effect is never in doubt; the multipart and streamed copies below stop at once.
     const fast = await fastCopier(targetS3);
     if (fast) {
       const storageClass = keepStorageClass(source.storageClass);
@@ -126,7 +128,6 @@ export async function copyVersion(
           'x-amz-tagging-directive': 'COPY',
           ...(storageClass ? { 'x-amz-storage-class': storageClass } : {}),
         },
-        signal,
       });
       return;
     }
@@ -139,7 +140,6 @@ export async function copyVersion(
         TaggingDirective: 'COPY',
         StorageClass: keepStorageClass(source.storageClass),
       }),
-      { abortSignal: signal },
     );
     return;
   }
