@@ -98,6 +98,11 @@ interface KeyGroup {
   entries: VersionEntry[];
 }
 
+interface ListedKeys {
+  groups: KeyGroup[];
+  done: boolean;
+}
+
 /**
  * Lists complete keys after `afterKey`: about `pageSize` entries, never cutting a key's versions in
  * two (a key with more versions than a page is followed to its end). Entries of `afterKey` itself are
@@ -110,7 +115,7 @@ async function listCompleteKeys(
   afterKey: string | undefined,
   pageSize: number,
   untilKey?: string,
-): Promise<{ groups: KeyGroup[]; done: boolean }> {
+): Promise<ListedKeys> {
   const collected: VersionEntry[] = [];
   let keyMarker = afterKey;
   let versionIdMarker: string | undefined;
@@ -179,6 +184,48 @@ async function listTargetRange(
   }
 }
 
+/**
+ * Read-ahead of source listings: while a page copies, the listing of the page after it is fetched, so
+ * the next page's activity starts copying at once instead of waiting for a listing. Sound because a
+ * page's listing only has to be taken after the job started (bulkCopy copies the state at its start;
+ * a restore to T reads versions no later than T), and a page writes no key of the pages after it.
+ * Kept per job, taken at most once, dropped after READ_AHEAD_TTL_MS (a pause) and on error; a page
+ * run on another worker simply lists for itself.
+ */
+class ReadAhead {
+  private readonly entries = new Map<string, { at: number; listing: Promise<ListedKeys> }>();
+
+  put(key: string, listing: Promise<ListedKeys>): void {
+    const now = Date.now();
+    for (const [k, e] of this.entries) if (now - e.at > READ_AHEAD_TTL_MS) this.entries.delete(k);
+    while (this.entries.size >= READ_AHEAD_MAX) this.entries.delete(this.entries.keys().next().value!);
+    this.entries.set(key, { at: now, listing });
+    listing.catch(() => this.entries.delete(key));
+  }
+
+  take(key: string): Promise<ListedKeys> | undefined {
+    const e = this.entries.get(key);
+    this.entries.delete(key);
+    return e && Date.now() - e.at <= READ_AHEAD_TTL_MS ? e.listing : undefined;
+  }
+}
+
+const READ_AHEAD_TTL_MS = 60_000;
+const READ_AHEAD_MAX = 16;
+
+function readAheadKey(input: RestorePageInput, afterKey: string | undefined): string {
+  const { region, bucket, prefix } = input.source;
+  return JSON.stringify([
+    input.jobId,
+    region,
+    bucket,
+    prefix,
+    afterKey ?? null,
+    input.pageSize,
+    input.untilKey ?? null,
+  ]);
+}
+
 /** Runs `fn` over `items` with at most `limit` at once, in order of start; resolves when all settle. */
 async function forEachLimited<T>(
   items: readonly T[],
@@ -196,6 +243,7 @@ async function forEachLimited<T>(
 }
 
 export function createRestoreActivities(deps: ReportsDeps) {
+  const readAhead = new ReadAhead();
   return {
     /** The bucket exists; with `requireVersioning`, versioning is Enabled. Returns the status. */
     checkRestoreBucket: async (ref: {
@@ -288,16 +336,27 @@ export function createRestoreActivities(deps: ReportsDeps) {
       };
       const where = `${input.source.region}/${input.source.bucket}/${input.source.prefix}`;
 
-      let listed: { groups: KeyGroup[]; done: boolean };
+      let listed: ListedKeys;
       let targetObjects = new Map<string, TargetObject>();
       try {
-        const listing = listCompleteKeys(
-          sourceS3,
-          input.source.bucket,
-          input.source.prefix,
-          startAfter,
-          input.pageSize,
-          input.untilKey,
+        const list = (after: string | undefined) =>
+          listCompleteKeys(
+            sourceS3,
+            input.source.bucket,
+            input.source.prefix,
+            after,
+            input.pageSize,
+            input.untilKey,
+          );
+        const listing = readAhead.take(readAheadKey(input, startAfter)) ?? list(startAfter);
+        // As soon as this page's keys are known, the next page's listing starts.
+        void listing.then(
+          ({ groups, done }) => {
+            if (done || groups.length === 0) return;
+            const last = groups[groups.length - 1].key;
+            readAhead.put(readAheadKey(input, last), list(last));
+          },
+          () => undefined,
         );
         if (target) {
           const map = (k: string) => targetKey(k, input.source.prefix, target.prefix);

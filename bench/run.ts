@@ -438,7 +438,7 @@ type MeasureBase = Omit<Parameters<typeof measure>[1], 'tool' | 'run'>;
 
 /**
  * Each selected tool `repeat` times, in rounds (every tool once per round, so that a slow spell of the
- * machine hits them all, in an order rotated by one each round); each tool's row is its median run,
+ * machine hits them all, forward and backward in turn); each tool's row is its median run,
  * with the wall times of all runs.
  */
 async function rounds(
@@ -451,9 +451,12 @@ async function rounds(
   const byTool = new Map<string, Measurement[]>();
   for (let round = 1; round <= repeat; round++) {
     if (repeat > 1) log(`${base.scenario}: round ${round} of ${repeat}`);
-    // Each round starts one tool later: the store slows as a run goes on, which must not always
-    // favour the tool that runs first.
-    const order = selected.map((_, i) => selected[(i + round - 1) % selected.length]);
+    // The store slows as a run goes on (a tool's place in the order moved its time by up to 30%): the
+    // order goes forward in odd rounds and backward in even ones, so that any two rounds give every
+    // tool the same mean place, and is rotated by half every other pair of rounds.
+    const shift = Math.floor((round - 1) / 2) * Math.ceil(selected.length / 2);
+    const rotated = selected.map((_, i) => selected[(i + shift) % selected.length]);
+    const order = round % 2 === 0 ? rotated.reverse() : rotated;
     for (const r of order) {
       const m = await measure(ctx, { ...base, tool: r.tool, run: r.run });
       byTool.set(r.tool, [...(byTool.get(r.tool) ?? []), m]);

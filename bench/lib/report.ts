@@ -252,7 +252,7 @@ export function renderReport(all: Measurement[], meta: ReportMeta, pages: Pages 
     `- Machine: ${meta.machine}. The S3 server (Ceph RGW, two zones, in-memory OSD), the Temporal dev server and the tools share these cores.`,
     ...(meta.repeat && meta.repeat > 1
       ? [
-          `- Runs: each tool ran ${meta.repeat} times, in rounds (every tool once per round); each row is the tool's median run by wall time, with the fastest and slowest in brackets, and the highest peak RSS of its runs.`,
+          `- Runs: each tool ran ${meta.repeat} times, in rounds (every tool once per round, in an order that goes forward in odd rounds and backward in even ones, because the store slows as a run goes on); each row is the tool's median run by wall time, with the fastest and slowest in brackets, and the highest peak RSS of its runs.`,
         ]
       : []),
     `- Concurrency: ${meta.concurrency} requests in flight for every tool (Lifeboat \`concurrency\`, rclone \`--transfers\`/\`--checkers\`, s5cmd \`--numworkers\`, AWS CLI \`max_concurrent_requests\`, s3-pit-restore \`--max-workers\`, the floor's workers).`,
@@ -271,7 +271,7 @@ export function renderReport(all: Measurement[], meta: ReportMeta, pages: Pages 
     '- Temporal history events: all events of the job (every run of it), per 1,000 objects.',
     '- RGW+OSD CPU: both RGW processes (the secondary zone replicates every write as it happens) and the OSD, per object copied; whole machine CPU: every process and interrupt handling on the machine during the run, per object. With the two cores busy throughout, objects/s is about 2,000 ÷ the whole-machine ms per object: a tool is fast when its requests cost the server little and itself little.',
     "- Requests in flight at RGW: the sum of the latencies RGW logged for the tool's requests divided by the wall time; below the concurrency when the client does not keep its requests in flight (listing before copying, waiting between pages, a busy event loop).",
-    "- The raw floor: [bench/floor.ts](../bench/floor.ts), a Node script with the same S3 client as Lifeboat (AWS SDK v3, keep-alive agent) and no orchestration, copying while it lists. `raw floor (same S3 calls as Lifeboat)` makes Lifeboat's calls: ListObjectVersions, then one CopyObject per key of the version live at the start (at T for the restore), with `?versionId=` and Lifeboat's metadata and tagging directives; it is the floor the targets use. `raw floor, plain copy` makes the fewest calls a copy needs: ListObjectsV2 and one CopyObject of each current object, like the peer tools; the difference between the two floors is what copying pinned versions costs on this server.",
+    "- The raw floor: [bench/floor.ts](../bench/floor.ts), a Node script with the same S3 client as Lifeboat (AWS SDK v3 for listings, Lifeboat's lean signed CopyObject of [activities/s3/fast-copy.ts](../activities/s3/fast-copy.ts) for copies, keep-alive agents) and no orchestration, copying while it lists. `raw floor (same S3 calls as Lifeboat)` makes Lifeboat's calls: ListObjectVersions, then one CopyObject per key of the version live at the start (at T for the restore), with `?versionId=` and Lifeboat's metadata and tagging directives; it is the floor the targets use. `raw floor, plain copy` makes the fewest calls a copy needs: ListObjectsV2 and one CopyObject of each current object, like the peer tools; the difference between the two floors is what copying pinned versions costs on this server.",
     '',
   ];
   for (const s of ['small', 'large', 'pitr'] as Scenario[]) {
@@ -390,7 +390,7 @@ export function renderInPlaceReport(
     `- Machine: ${meta.machine}. The S3 server (Ceph RGW, two zones, in-memory OSD), the Temporal dev server and the tools share these cores.`,
     ...(meta.repeat && meta.repeat > 1
       ? [
-          `- Runs: each tool ran ${meta.repeat} times, in rounds (every tool once per round); each row is the tool's median run by wall time, with the fastest and slowest in brackets.`,
+          `- Runs: each tool ran ${meta.repeat} times, in rounds (every tool once per round, in an order that goes forward in odd rounds and backward in even ones, because the store slows as a run goes on); each row is the tool's median run by wall time, with the fastest and slowest in brackets.`,
         ]
       : []),
     `- Concurrency: ${meta.concurrency} requests in flight for every tool (Lifeboat \`concurrency\`, s3-pit-restore \`--max-workers\`, the floor's workers).`,
