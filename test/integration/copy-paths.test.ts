@@ -4,7 +4,7 @@
 import { GetObjectTaggingCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ApplicationFailure } from '@temporalio/common';
 import { copyVersion } from '../../activities/s3/copy';
-import { disableFastCopy, fastCopier, FastS3Error } from '../../activities/s3/fast-copy';
+import { disableFastCopy, fastCopier, fastCopyObject, FastS3Error } from '../../activities/s3/fast-copy';
 import { classifyS3Error } from '../../activities/s3/errors';
 import { createS3Client } from '../../worker/clients';
 import { config, createBucket, getBytes, primary, put, uniqueBucket } from '../helpers/s3';
@@ -128,7 +128,6 @@ describe('the lean CopyObject path', () => {
     const ac = new AbortController();
     ac.abort();
     const fast = (await fastCopier(primary))!;
-    const { fastCopyObject } = await import('../../activities/s3/fast-copy');
     const err = await fastCopyObject(fast, {
       bucket: dst,
       key: 'k',
