@@ -4,6 +4,7 @@ import { createReplicationActivities, ReplicationDeps } from './replication';
 import { createReportActivities } from './report-activities';
 import { ReportsDeps } from './reports';
 import { createRestoreActivities } from './restore';
+import { createUndoActivities } from './undo';
 import { createVerifyReplicaActivities } from './verify-replica';
 import { createVersionRecoveryActivities } from './version-recovery';
 
@@ -13,6 +14,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createVersionRecoveryActivities(deps),
     ...createRestoreActivities(deps),
+    ...createUndoActivities(deps),
     ...createReportActivities(deps),
     ...createFailoverActivities(deps),
     ...createReplicationActivities(deps),

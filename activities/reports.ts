@@ -1,5 +1,10 @@
 // Writes plans, undo manifests and failure lists to the reports location (an S3 bucket of the config).
-import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+} from '@aws-sdk/client-s3';
 import { ApplicationFailure } from '@temporalio/common';
 import { ReportsLocation } from '../core/config';
 import { S3Deps, s3For } from './deps';
@@ -12,12 +17,7 @@ export interface ReportsDeps extends S3Deps {
 
 const ensured = new Set<string>();
 
-export async function writeReport(
-  deps: ReportsDeps,
-  relativeKey: string,
-  body: string,
-  contentType: string,
-): Promise<string> {
+function reportsLocation(deps: ReportsDeps) {
   const loc = deps.reports;
   if (!loc) {
     throw ApplicationFailure.nonRetryable(
@@ -25,7 +25,74 @@ export async function writeReport(
       'NoReportsLocation',
     );
   }
-  const s3 = s3For(deps, loc.region);
+  return { ...loc, s3: s3For(deps, loc.region) };
+}
+
+/** A report's text, or undefined when there is no such report (nor reports bucket). */
+export async function readReport(deps: ReportsDeps, relativeKey: string): Promise<string | undefined> {
+  const loc = reportsLocation(deps);
+  try {
+    const out = await loc.s3.send(
+      new GetObjectCommand({ Bucket: loc.bucket, Key: `${loc.prefix}${relativeKey}` }),
+      { abortSignal: activitySignal() },
+    );
+    return await out.Body!.transformToString();
+  } catch (err) {
+    const name = s3ErrorName(err);
+    if (name === 'NoSuchKey' || name === 'NoSuchBucket') return undefined;
+    throw err;
+  }
+}
+
+/**
+ * Reports under a relative prefix, relative to the reports location: with `delimiter`, the "folders"
+ * one level down (ending in '/'), else the files. At most `max`, after `startAfter`.
+ */
+export async function listReports(
+  deps: ReportsDeps,
+  relativePrefix: string,
+  options: { delimiter?: boolean; startAfter?: string; max?: number } = {},
+): Promise<{ names: string[]; truncated: boolean }> {
+  const loc = reportsLocation(deps);
+  const names: string[] = [];
+  const max = options.max ?? Number.MAX_SAFE_INTEGER;
+  let token: string | undefined;
+  try {
+    for (;;) {
+      const out = await loc.s3.send(
+        new ListObjectsV2Command({
+          Bucket: loc.bucket,
+          Prefix: `${loc.prefix}${relativePrefix}`,
+          Delimiter: options.delimiter ? '/' : undefined,
+          StartAfter:
+            token || options.startAfter === undefined ? undefined : `${loc.prefix}${options.startAfter}`,
+          ContinuationToken: token,
+          MaxKeys: Math.min(1000, max - names.length),
+        }),
+        { abortSignal: activitySignal() },
+      );
+      const found = options.delimiter
+        ? (out.CommonPrefixes ?? []).map((p) => p.Prefix!)
+        : (out.Contents ?? []).map((o) => o.Key!);
+      names.push(...found.map((k) => k.slice(loc.prefix.length)));
+      if (!out.IsTruncated) return { names, truncated: false };
+      if (names.length >= max) return { names, truncated: true };
+      token = out.NextContinuationToken;
+    }
+  } catch (err) {
+    if (s3ErrorName(err) === 'NoSuchBucket') return { names, truncated: false };
+    throw err;
+  }
+}
+
+export async function writeReport(
+  deps: ReportsDeps,
+  relativeKey: string,
+  body: string,
+  contentType: string,
+): Promise<string> {
+  const loc = reportsLocation(deps);
+  const s3 = loc.s3;
   const id = `${loc.region}/${loc.bucket}`;
   if (!ensured.has(id)) {
     try {

@@ -227,7 +227,7 @@ function readAheadKey(input: RestorePageInput, afterKey: string | undefined): st
 }
 
 /** Runs `fn` over `items` with at most `limit` at once, in order of start; resolves when all settle. */
-async function forEachLimited<T>(
+export async function forEachLimited<T>(
   items: readonly T[],
   limit: number,
   fn: (item: T, index: number) => Promise<void>,

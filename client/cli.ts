@@ -11,6 +11,7 @@ import { listKeyVersions } from '../activities/s3/versions';
 import { createS3Client } from '../worker/clients';
 import { ConfigError, loadConfig } from '../worker/config';
 import { pauseSignal, resumeSignal, setConcurrencyUpdate } from '../workflows/point-in-time-restore';
+import { UndoProgress, undoProgressQuery } from '../workflows/undo-restore';
 import { downloadVersion } from './download';
 import { regionCommands, replicaStatusCommand } from './region-commands';
 import { formatBytes, formatSteps, table } from './format';
@@ -22,6 +23,8 @@ import {
   Progress,
   startBulkCopy,
   startPointInTimeRestore,
+  startUndoRestore,
+  UndoRestoreResult,
   hasWorker,
   runStatus,
   startVerifyReplica,
@@ -30,6 +33,7 @@ import {
   UsageError,
   validateBulkCopy,
   validatePointInTimeRestore,
+  validateUndoRestore,
   validateVerifyReplica,
   validateVersionRecovery,
   VerifyReplicaResult,
@@ -393,6 +397,96 @@ async function runBulk(
   if (result.failedCount > 0) process.exitCode = EXIT_FAILED;
 }
 
+interface UndoOptions {
+  concurrency: string;
+  dryRun?: boolean;
+  detach?: boolean;
+  reason?: string;
+  id?: string;
+}
+
+function summarizeUndo(r: UndoRestoreResult, config: LifeboatConfig): string {
+  const c = (u: UndoRestoreResult['planned'], applied: boolean) => [
+    applied ? 'applied' : 'planned',
+    u.keys,
+    u.copy,
+    u.removeMarkers,
+    u.addMarker,
+    applied ? '' : u.unchanged,
+    applied ? '' : u.conflicts,
+  ];
+  const s = r.source;
+  const lines = [
+    `${r.dryRun ? 'Plan (dry run, nothing changed)' : 'Done'}: undo of ${r.restoreJobId} (${s.region}/${s.bucket}/${s.prefix} restored to ${r.restoredTo}, started ${r.restoreStartedAt})`,
+    '',
+    table(
+      ['', 'KEYS', 'COPY BACK', 'UNDELETE', 'DELETE', 'UNCHANGED', 'CONFLICTS'],
+      [c(r.planned, false), ...(r.dryRun ? [] : [c(r.applied, true)])],
+    ),
+    '',
+    `pages ${r.pages}, runs ${r.runs}, conflicts ${r.conflictCount}, failed ${r.failedCount}`,
+  ];
+  for (const k of r.conflicts.slice(0, 10)) lines.push(`  conflict (left as it is): ${k.key}: ${k.reason}`);
+  for (const k of r.failed.slice(0, 10)) lines.push(`  failed: ${k.key}: ${k.reason}`);
+  if (r.reportsPrefix)
+    lines.push(`reports: ${r.reportsPrefix} (${r.dryRun ? 'plan/, ' : ''}conflicts/, failed/, report.json)`);
+  lines.push('', formatSteps(r.steps));
+  const link = webUiLink(config, r.workflowId);
+  if (link) lines.push('', `Web UI: ${link}`);
+  return lines.join('\n');
+}
+
+function formatUndoProgress(p: UndoProgress): string {
+  return `${p.phase}: page ${p.pages}, ${p.planned.keys} keys seen, ${p.applied.keys} put back, ${p.conflicts} conflicts, ${p.failed} failed`;
+}
+
+async function runUndo(cmd: Command, jobId: string, opts: UndoOptions): Promise<void> {
+  const { json } = cmd.optsWithGlobals<GlobalOptions>();
+  const config = configOf(cmd);
+  const input = {
+    jobId,
+    dryRun: opts.dryRun ?? false,
+    concurrency: intOption('concurrency', opts.concurrency),
+    reason: opts.reason,
+  };
+  validateUndoRestore(input);
+  const client = await connect(config);
+  if (!(await hasWorker(client, config))) {
+    note(
+      `warning: no worker polls task queue "${config.temporal.taskQueue}": start one with "lifeboat worker"`,
+    );
+  }
+  const handle = await startUndoRestore(client, config, input, opts.id);
+  const link = webUiLink(config, handle.workflowId);
+  note(`started ${handle.workflowId}${link ? `\n  ${link}` : ''}`);
+  if (opts.detach) {
+    out(json, { workflowId: handle.workflowId, webUi: link }, () => handle.workflowId);
+    return;
+  }
+  const tty = process.stderr.isTTY;
+  let last = '';
+  const timer = setInterval(() => {
+    void handle
+      .query(undoProgressQuery)
+      .then((p) => {
+        const line = formatUndoProgress(p);
+        if (tty) process.stderr.write(`\r\x1b[K${line}`);
+        else if (line !== last) process.stderr.write(`${line}\n`);
+        last = line;
+      })
+      .catch(() => undefined);
+  }, 1000);
+  let result: UndoRestoreResult;
+  try {
+    result = (await handle.result()) as UndoRestoreResult;
+  } finally {
+    clearInterval(timer);
+    if (tty) process.stderr.write('\n');
+  }
+  out(json, result, () => summarizeUndo(result, config));
+  if (result.failedCount > 0 || result.conflictCount > 0) process.exitCode = EXIT_FAILED;
+}
+
 function bulkCommands(program: Command): void {
   const restore = program
     .command('restore')
@@ -439,6 +533,19 @@ function bulkCommands(program: Command): void {
   ).action(async (bucket: string, toBucket: string, opts: BulkOptions, cmd: Command) =>
     runBulk(cmd, 'copy', bucket, { ...opts, toBucket }),
   );
+
+  restore
+    .command('undo')
+    .description(
+      'put back what an in-place restore changed, from its undo manifests; keys changed since are left alone (workflow undoRestore)',
+    )
+    .argument('<jobId>', 'the workflow id of the in-place point-in-time restore')
+    .option('--concurrency <n>', 'keys in flight at once (1-256)', '32')
+    .option('--dry-run', 'plan and write the plan to the reports location, change nothing')
+    .option('--detach', 'start the workflow and print its id without waiting')
+    .option('--reason <text>', 'why this is run (kept in the report)')
+    .option('--id <workflowId>', 'workflow id (default: undo/<jobId>)')
+    .action(async (jobId: string, opts: UndoOptions, cmd: Command) => runUndo(cmd, jobId, opts));
 
   const control = async (cmd: Command, workflowId: string, what: 'pause' | 'resume') => {
     const { json } = cmd.optsWithGlobals<GlobalOptions>();

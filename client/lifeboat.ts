@@ -12,12 +12,15 @@ import {
   pointInTimeRestoreWorkflowId,
   verifyReplicaWorkflowId,
   versionRecoveryWorkflowId,
+  undoRestoreWorkflowId,
 } from '../core/ids';
 import { BulkCopyInput, PointInTimeRestoreInput } from '../core/pitr';
 import { VerifyReplicaInput } from '../core/replica-diff';
 import { Step } from '../core/steps';
 import { parseInput } from '../core/validate';
+import { UndoRestoreInput } from '../core/undo';
 import { VersionRecoveryInput } from '../core/version-recovery';
+import type { UndoRestoreResult } from '../workflows/undo-restore';
 import { connectClient } from '../worker/clients';
 import type { VersionRecoveryResult } from '../workflows/version-recovery';
 import type { VerifyReplicaResult } from '../workflows/verify-replica';
@@ -101,7 +104,7 @@ export async function startVersionRecovery(
   );
 }
 
-export type { VersionRecoveryResult, BulkJobResult, Progress };
+export type { VersionRecoveryResult, BulkJobResult, Progress, UndoRestoreResult };
 
 export function validatePointInTimeRestore(input: unknown): PointInTimeRestoreInput {
   const parsed = parseInput(PointInTimeRestoreInput, input, 'pointInTimeRestore');
@@ -139,6 +142,23 @@ export async function startBulkCopy(
 ): Promise<WorkflowHandle> {
   validateBulkCopy(input);
   return startWorkflow(client, config, 'bulkCopy', workflowId ?? bulkCopyWorkflowId(input), input);
+}
+
+export function validateUndoRestore(input: unknown): UndoRestoreInput {
+  const parsed = parseInput(UndoRestoreInput, input, 'undoRestore');
+  if (!parsed.ok) throw new UsageError(parsed.message);
+  return input as UndoRestoreInput;
+}
+
+/** Starts the undo of an in-place point-in-time restore (workflow undoRestore). */
+export async function startUndoRestore(
+  client: Client,
+  config: LifeboatConfig,
+  input: UndoRestoreInput,
+  workflowId?: string,
+): Promise<WorkflowHandle> {
+  validateUndoRestore(input);
+  return startWorkflow(client, config, 'undoRestore', workflowId ?? undoRestoreWorkflowId(input), input);
 }
 
 /**

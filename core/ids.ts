@@ -85,3 +85,8 @@ export function verifyReplicaWorkflowId(input: {
   const src = loc({ ...input.source, prefix: input.prefix });
   return `verify/${src}/to/${input.replica.region}/${input.replica.bucket ?? input.source.bucket}@${minute}`;
 }
+
+/** The undo of a restore job: one per job (and one dry run), so asking twice at once is one run. */
+export function undoRestoreWorkflowId(input: { jobId: string; dryRun?: boolean }): string {
+  return `undo/${input.jobId}${input.dryRun ? '/dry-run' : ''}`;
+}

@@ -4,3 +4,4 @@ export { bulkCopy, pointInTimeRestore } from './point-in-time-restore';
 export { regionFailover } from './region-failover';
 export { regionFailback } from './region-failback';
 export { verifyReplica } from './verify-replica';
+export { undoRestore } from './undo-restore';

@@ -1,0 +1,237 @@
+// undoRestore: puts back what an in-place point-in-time restore changed, key by key, from the undo
+// manifests the restore wrote before touching each key. Keys changed by someone else since the restore
+// are left alone and reported (conflicts). One activity per manifest page; continued as new when the
+// history grows, carrying counters and a cursor.
+import {
+  ActivityCancellationType,
+  ApplicationFailure,
+  continueAsNew,
+  defineQuery,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { RestoreActivities } from '../activities/restore';
+import type { ReportActivities } from '../activities/report-activities';
+import type { RestoreJobInfo, UndoActivities, UndoKeyProblem } from '../activities/undo';
+import { ErrorType } from '../core/errors';
+import { Step } from '../core/steps';
+import { addUndoCounts, emptyUndoCounts, UndoCounts, UndoRestoreInput } from '../core/undo';
+import { parseInput } from '../core/validate';
+import { markPhase, markRun } from './lib/search-attributes';
+import { StepLog } from './lib/steps';
+
+export { UndoRestoreInput };
+
+export interface UndoProgress {
+  phase: 'checking' | 'undoing' | 'done';
+  dryRun: boolean;
+  pages: number;
+  planned: UndoCounts;
+  applied: UndoCounts;
+  conflicts: number;
+  failed: number;
+  startedAt: string;
+}
+
+export const undoProgressQuery = defineQuery<UndoProgress>('progress');
+
+export interface UndoRestoreResult {
+  workflowId: string;
+  restoreJobId: string;
+  source: RestoreJobInfo['source'];
+  /** The restore's T, and when it started (its writes are the ones after this). */
+  restoredTo: string;
+  restoreStartedAt: string;
+  dryRun: boolean;
+  planned: UndoCounts;
+  applied: UndoCounts;
+  conflictCount: number;
+  /** The first conflicts (all of them are in the conflict reports): keys changed since the restore. */
+  conflicts: UndoKeyProblem[];
+  failedCount: number;
+  failed: UndoKeyProblem[];
+  pages: number;
+  runs: number;
+  reportsPrefix?: string;
+  report?: string;
+  steps: Step[];
+  startedAt: string;
+  finishedAt: string;
+}
+
+/** What continue-as-new carries: the restore's facts, a cursor and counters. */
+export interface UndoState {
+  info?: RestoreJobInfo;
+  /** Index into info.manifestJobIds, and the last page done of that job. */
+  jobIndex: number;
+  afterPage?: string;
+  pages: number;
+  planned: UndoCounts;
+  applied: UndoCounts;
+  conflictCount: number;
+  conflicts: UndoKeyProblem[];
+  failedCount: number;
+  failed: UndoKeyProblem[];
+  steps: Step[];
+  startedAt: string;
+  runs: number;
+}
+
+const MAX_KEPT = 50;
+const PAGES_PER_RUN = 500;
+
+const checks = proxyActivities<UndoActivities & RestoreActivities & ReportActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 10 },
+});
+const pages = proxyActivities<UndoActivities>({
+  startToCloseTimeout: '2 hours',
+  heartbeatTimeout: '20 seconds',
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  retry: { initialInterval: '1s', maximumInterval: '30s', maximumAttempts: 20 },
+});
+
+export async function undoRestore(input: UndoRestoreInput, carried?: UndoState): Promise<UndoRestoreResult> {
+  const parsed = parseInput(UndoRestoreInput, input, 'undoRestore');
+  if (!parsed.ok) {
+    throw ApplicationFailure.create({
+      message: parsed.message,
+      type: ErrorType.InvalidInput,
+      nonRetryable: true,
+      details: [{ field: parsed.field }],
+    });
+  }
+  const req = parsed.value;
+  const state: UndoState = carried ?? {
+    jobIndex: 0,
+    pages: 0,
+    planned: emptyUndoCounts(),
+    applied: emptyUndoCounts(),
+    conflictCount: 0,
+    conflicts: [],
+    failedCount: 0,
+    failed: [],
+    steps: [],
+    startedAt: new Date().toISOString(),
+    runs: 0,
+  };
+  state.runs += 1;
+  const log = new StepLog(`undo of restore ${req.jobId}${req.dryRun ? ' (dry run)' : ''}`, state.steps);
+  let phase: UndoProgress['phase'] = carried ? 'undoing' : 'checking';
+  setHandler(undoProgressQuery, () => ({
+    phase,
+    dryRun: req.dryRun,
+    pages: state.pages,
+    planned: state.planned,
+    applied: state.applied,
+    conflicts: state.conflictCount,
+    failed: state.failedCount,
+    startedAt: state.startedAt,
+  }));
+  markRun('undoRestore', req.jobId);
+
+  if (!state.info) {
+    markPhase('check');
+    const info = await log.run(
+      "read the restore's report",
+      () => checks.readRestoreJob({ jobId: req.jobId }),
+      (i) => ({ manifests: i.manifestJobIds.length }),
+      (i) =>
+        `${i.source.region}/${i.source.bucket}/${i.source.prefix} restored to ${i.at}, started ${i.startedAt}`,
+    );
+    await log.run('check versioning', () =>
+      checks.checkRestoreBucket({
+        region: info.source.region,
+        bucket: info.source.bucket,
+        requireVersioning: true,
+        why: 'an undo adds versions and delete markers, which only a versioned bucket keeps',
+      }),
+    );
+    state.info = info;
+  }
+  const info = state.info;
+  phase = 'undoing';
+  markPhase(req.dryRun ? 'plan' : 'undo');
+
+  let pagesThisRun = 0;
+  await log.run(
+    `${req.dryRun ? 'plan' : 'undo'} pages (run ${state.runs})`,
+    async () => {
+      while (state.jobIndex < info.manifestJobIds.length) {
+        const jobId = info.manifestJobIds[state.jobIndex];
+        const listed = await checks.listUndoPages({ jobId, afterPage: state.afterPage, max: 100 });
+        for (const page of listed.pages) {
+          if (pagesThisRun >= PAGES_PER_RUN || workflowInfo().continueAsNewSuggested) {
+            log.closeRunning(`continued as new after ${state.pages} pages`);
+            return continueAsNew<typeof undoRestore>(input, { ...state, steps: log.steps });
+          }
+          const r = await pages.undoPage({
+            undoJobId: workflowInfo().workflowId,
+            jobId,
+            page,
+            source: info.source,
+            restoreStartedAt: info.startedAt,
+            dryRun: req.dryRun,
+            concurrency: req.concurrency,
+          });
+          state.planned = addUndoCounts(state.planned, r.planned);
+          state.applied = addUndoCounts(state.applied, r.applied);
+          state.conflictCount += r.planned.conflicts;
+          state.failedCount += r.failedCount;
+          state.conflicts.push(...r.conflicts.slice(0, Math.max(0, MAX_KEPT - state.conflicts.length)));
+          state.failed.push(...r.failed.slice(0, Math.max(0, MAX_KEPT - state.failed.length)));
+          state.afterPage = page;
+          state.pages += 1;
+          pagesThisRun += 1;
+        }
+        if (!listed.more) {
+          state.jobIndex += 1;
+          state.afterPage = undefined;
+        }
+      }
+    },
+    () => ({
+      pages: state.pages,
+      keys: state.planned.keys,
+      applied: state.applied.keys,
+      conflicts: state.conflictCount,
+      failed: state.failedCount,
+    }),
+  );
+
+  const result: UndoRestoreResult = {
+    workflowId: workflowInfo().workflowId,
+    restoreJobId: info.jobId,
+    source: info.source,
+    restoredTo: info.at,
+    restoreStartedAt: info.startedAt,
+    dryRun: req.dryRun,
+    planned: state.planned,
+    applied: state.applied,
+    conflictCount: state.conflictCount,
+    conflicts: state.conflicts,
+    failedCount: state.failedCount,
+    failed: state.failed,
+    pages: state.pages,
+    runs: state.runs,
+    steps: log.steps,
+    startedAt: state.startedAt,
+    finishedAt: new Date().toISOString(),
+  };
+  const written = await log.run(
+    'write report',
+    () => checks.writeJobReport({ jobId: result.workflowId, report: result }),
+    undefined,
+    (w) => w.report,
+  );
+  result.reportsPrefix = written.prefix;
+  result.report = written.report;
+  result.steps = log.steps;
+  result.finishedAt = new Date().toISOString();
+  phase = 'done';
+  markPhase(
+    state.failedCount > 0 ? 'done-with-failures' : state.conflictCount > 0 ? 'done-with-conflicts' : 'done',
+  );
+  return result;
+}
