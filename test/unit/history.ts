@@ -1,6 +1,7 @@
 // Test helpers for the unit tests: version entries written by hand, and random histories of one key.
 import fc from 'fast-check';
-import type { VersionEntry } from '../../core/versions';
+import type { RestoreAction, TargetObject } from '../../core/pitr';
+import { newestFirst, VersionEntry } from '../../core/versions';
 
 export const KEY = 'reports/q3.csv';
 
@@ -93,3 +94,117 @@ export function modelLiveAt(h: History, ms: number): VersionEntry | undefined {
   for (const e of h.written) if (Date.parse(e.lastModified) <= ms) live = e;
   return live;
 }
+
+// Properties over random histories of one key (shared by the planner and undo tests).
+
+export interface Write {
+  kind: 'put' | 'delete';
+  /** Milliseconds after the previous write; 0 makes writes share a timestamp. */
+  gapMs: number;
+  etag: string;
+  size: number;
+}
+
+export interface RandomHistory {
+  /** Listing order: newest first, the first entry flagged latest. */
+  listing: VersionEntry[];
+  firstMs: number;
+  lastMs: number;
+}
+
+const START_MS = Date.parse('2026-11-26T10:00:00Z');
+
+export const writeArb: fc.Arbitrary<Write> = fc.record({
+  kind: fc.constantFrom<'put' | 'delete'>('put', 'delete'),
+  gapMs: fc.constantFrom(0, 0, 1, 999, 1000, 60_000),
+  // Few distinct etags and sizes, so that different versions often hold the same content.
+  etag: fc.constantFrom('e-a', 'e-b', 'e-c'),
+  size: fc.constantFrom(0, 1, 100, 5_000),
+});
+
+export function buildRandomHistory(writes: readonly Write[], firstIsNull: boolean): RandomHistory {
+  let t = START_MS;
+  const written = writes.map((w, i): VersionEntry => {
+    if (i > 0) t += w.gapMs;
+    const versionId = i === 0 && firstIsNull ? 'null' : `v${i}`;
+    const lastModified = iso(t);
+    return w.kind === 'put'
+      ? {
+          key: KEY,
+          versionId,
+          isDeleteMarker: false,
+          isLatest: false,
+          lastModified,
+          etag: w.etag,
+          size: w.size,
+        }
+      : { key: KEY, versionId, isDeleteMarker: true, isLatest: false, lastModified };
+  });
+  const listing = [...written].reverse();
+  if (listing.length > 0) listing[0].isLatest = true;
+  return { listing, firstMs: START_MS, lastMs: t };
+}
+
+export const randomHistoryArb: fc.Arbitrary<RandomHistory> = fc
+  .tuple(fc.array(writeArb, { minLength: 1, maxLength: 10 }), fc.boolean())
+  .map(([writes, firstIsNull]) => buildRandomHistory(writes, firstIsNull));
+
+/** A history, an instant T within or around it (often exactly on a write), and deleteKeysCreatedAfter. */
+export const scenarioArb = randomHistoryArb.chain((h) =>
+  fc.record({
+    h: fc.constant(h),
+    atMs: fc.oneof(
+      fc.integer({ min: h.firstMs - 2000, max: h.lastMs + 2000 }),
+      fc.constantFrom(...h.listing.map((e) => Date.parse(e.lastModified))),
+    ),
+    deleteKeysCreatedAfter: fc.boolean(),
+  }),
+);
+
+export const targetArb: fc.Arbitrary<TargetObject | undefined> = fc.option(
+  fc.record({ etag: fc.constantFrom('e-a', 'e-b', 'e-c'), size: fc.constantFrom(0, 1, 100, 5_000) }),
+  { nil: undefined },
+);
+
+export const RUNS = { numRuns: 500 };
+
+/** The model of S3 applying a plan in place at instant `ms`; returns the new listing (newest first). */
+export function applyInPlace(
+  entries: readonly VersionEntry[],
+  plan: RestoreAction | null,
+  ms: number,
+): VersionEntry[] {
+  if (!plan) return entries.map((e) => ({ ...e }));
+  const cleared = entries.map((e) => ({ ...e, isLatest: false }));
+  const lastModified = iso(ms);
+  switch (plan.action) {
+    case 'copy': {
+      const source = entries.find((e) => e.versionId === plan.sourceVersionId);
+      if (!source) throw new Error(`copy of a version that is not in the listing: ${plan.sourceVersionId}`);
+      const copy: VersionEntry = {
+        key: plan.key,
+        versionId: `restored-${ms}`,
+        isDeleteMarker: false,
+        isLatest: true,
+        lastModified,
+        etag: source.etag,
+        size: source.size,
+      };
+      return [copy, ...cleared];
+    }
+    case 'remove-markers': {
+      const removed = new Set(plan.markerVersionIds);
+      const rest = newestFirst(cleared.filter((e) => !removed.has(e.versionId)));
+      if (rest.length > 0) rest[0].isLatest = true;
+      return rest;
+    }
+    case 'delete':
+      return [
+        { key: plan.key, versionId: `marker-${ms}`, isDeleteMarker: true, isLatest: true, lastModified },
+        ...cleared,
+      ];
+  }
+}
+
+/** An instant after every write of the history and after T. */
+export const afterAll = (h: RandomHistory, atMs: number): number => Math.max(h.lastMs, atMs) + 1000;
