@@ -6,6 +6,7 @@ import { LifeboatConfig } from '../core/config';
 import { RegionFailbackInput, RegionFailoverInput } from '../core/failover';
 import { BulkCopyInput, PointInTimeRestoreInput } from '../core/pitr';
 import { VerifyReplicaInput } from '../core/replica-diff';
+import { UndoRestoreInput } from '../core/undo';
 import { VersionRecoveryInput } from '../core/version-recovery';
 import { projectRoot } from '../worker/config';
 
@@ -13,6 +14,7 @@ export const SCHEMAS: Record<string, z.ZodType> = {
   'version-recovery.input': VersionRecoveryInput,
   'point-in-time-restore.input': PointInTimeRestoreInput,
   'bulk-copy.input': BulkCopyInput,
+  'undo-restore.input': UndoRestoreInput,
   'verify-replica.input': VerifyReplicaInput,
   'region-failover.input': RegionFailoverInput,
   'region-failback.input': RegionFailbackInput,

@@ -214,6 +214,35 @@ describe('lifeboat CLI', () => {
     await expect(getBytes(bucket, 'site/injected.js')).rejects.toThrow();
     expect((await getBytes(bucket, 'other/keep.txt')).toString()).toBe('changed outside the prefix');
 
+    // Restored to the wrong T? `restore undo` puts back what the restore changed (dry run first).
+    const jobId = (JSON.parse(run.stdout) as { workflowId: string }).workflowId;
+    const restoredState = await versionList(bucket);
+    const undoPlan = await lifeboat('restore', 'undo', jobId, '--dry-run');
+    expect(undoPlan.code).toBe(0);
+    expect(undoPlan.stdout).toMatch(/Plan \(dry run, nothing changed\): undo of pitr\//);
+    expect(await versionList(bucket)).toEqual(restoredState);
+    const undo = await lifeboat('--json', 'restore', 'undo', jobId);
+    expect(undo.code).toBe(0);
+    const u = JSON.parse(undo.stdout) as {
+      workflowId: string;
+      applied: { copy: number; removeMarkers: number };
+    };
+    expect(u.workflowId).toBe(`undo/${jobId}`);
+    expect([u.applied.copy, u.applied.removeMarkers]).toEqual([3, 1]);
+    for (let i = 0; i < 6; i++)
+      expect((await getBytes(bucket, `site/page-${i}.html`)).toString()).toBe(
+        i % 2 === 0 ? '<p>defaced</p>' : `<p>good ${i}</p>`,
+      );
+    expect((await getBytes(bucket, 'site/injected.js')).toString()).toBe('evil()');
+    const refused = await lifeboat('restore', 'undo', 'pitr/no-such-job');
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/no report of job "pitr\/no-such-job"/);
+    // Back to T for the copy below.
+    expect(
+      (await lifeboat('restore', 'pitr', bucket, '--prefix', 'site/', '--at', t, '--id', `${jobId}-again`))
+        .code,
+    ).toBe(0);
+
     const dst = await createBucket(uniqueBucket('cli-copy-dst'));
     const copy = await lifeboat('copy', bucket, dst, '--prefix', 'site/', '--parts', '2');
     expect(copy.code).toBe(0);
