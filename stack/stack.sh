@@ -544,6 +544,20 @@ cmd_status() {
   case "$used" in
   9[0-9]%* | 100%*) printf '%s\n' "warning: the Ceph store is nearly full: writes will hang; npm run stack:down && npm run stack:up empties it, or raise LIFEBOAT_CEPH_MEMORY_BYTES" >&2 ;;
   esac
+  # The in-memory OSD's process grows past the store's own size over a long day of runs (deleted
+  # objects are not all given back); once the machine runs short of memory everything slows down.
+  local osd_pid osd_rss_kb mem_total_kb mem_avail_kb
+  osd_pid=$(cat "$STATE/ceph/run/osd.0.pid" 2>/dev/null || pgrep -f 'ceph-osd -i 0' | head -1)
+  osd_rss_kb=$(awk '/^VmRSS:/ {print $2}' "/proc/${osd_pid:-0}/status" 2>/dev/null)
+  mem_total_kb=$(awk '/^MemTotal:/ {print $2}' /proc/meminfo)
+  mem_avail_kb=$(awk '/^MemAvailable:/ {print $2}' /proc/meminfo)
+  if [ -n "$osd_rss_kb" ]; then
+    printf '%-10s       OSD process %d MiB; machine %d of %d MiB available\n' memory \
+      $((osd_rss_kb / 1024)) $((mem_avail_kb / 1024)) $((mem_total_kb / 1024))
+    if [ $((mem_avail_kb * 100 / mem_total_kb)) -lt 20 ] || [ $((osd_rss_kb * 2)) -gt "$mem_total_kb" ]; then
+      printf '%s\n' "warning: the Ceph OSD holds $((osd_rss_kb / 1024)) MiB and the machine has $((mem_avail_kb / 1024)) MiB left: benchmarks and tests will slow down; npm run stack:down && npm run stack:up starts it afresh" >&2
+    fi
+  fi
   rgw_ready "$PRIMARY_PORT" && s=0 || s=1
   status_line primary $s "http://127.0.0.1:$PRIMARY_PORT (log $LOGS/rgw-primary.log)"
   rc=$((rc | s))
