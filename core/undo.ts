@@ -98,12 +98,19 @@ export function planUndoKey(
   if (previous.kind === 'object')
     return conflict('restored into another bucket: its earlier object is not versioned by the restore');
   const current = currentEntry(entries);
+  // The version current before, if it is still listed: its content, when the record lacks it.
+  const before =
+    previous.kind === 'version'
+      ? entries.find((e) => e.versionId === previous.versionId && !e.isDeleteMarker)
+      : undefined;
   if (previous.kind === 'version') {
+    const etag = previous.etag ?? before?.etag;
+    const size = previous.size ?? before?.size;
     if (
       current &&
       !current.isDeleteMarker &&
       (current.versionId === previous.versionId ||
-        (previous.etag !== undefined && current.etag === previous.etag && current.size === previous.size))
+        (etag !== undefined && current.etag === etag && current.size === size))
     )
       return null;
   } else if (!current || current.isDeleteMarker) {
@@ -117,7 +124,6 @@ export function planUndoKey(
       `changed since the restore: ${written} version(s) or marker(s) written after it started, ${expected} by the restore`,
     );
   if (previous.kind !== 'version') return { key, action: 'add-marker' };
-  const before = entries.find((e) => e.versionId === previous.versionId && !e.isDeleteMarker);
   if (!before) return conflict(`version ${previous.versionId}, current before the restore, no longer exists`);
   if (current?.isDeleteMarker && newestFirst(entries).find((e) => !e.isDeleteMarker) === before) {
     return {

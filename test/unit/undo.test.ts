@@ -62,6 +62,12 @@ describe('planUndoKey', () => {
       null,
     ],
     [
+      'a record without the content: compared with the listed version it names',
+      { key: KEY, action: 'copy', previous: { kind: 'version', versionId: 'v2' } },
+      [put('u1', LATER, 'e2', 2, true), put('r1', AFTER, 'e1', 1), put('v2', BEFORE, 'e2', 2)],
+      null,
+    ],
+    [
       'deleted before and deleted now: nothing',
       { key: KEY, action: 'remove-markers', previous: { kind: 'deleted', markerVersionId: 'm1' } },
       [marker('m2', LATER, true), put('v1', BEFORE, 'e1', 1)],
