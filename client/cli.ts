@@ -836,6 +836,7 @@ export function buildProgram(): Command {
           `${status.workflowType} ${status.workflowId}: ${status.status} (started ${status.startTime}${status.closeTime ? `, closed ${status.closeTime}` : ''})`,
           status.failure ? `failure: ${status.failure.type ?? ''} ${status.failure.message}` : '',
           status.progress && status.status === 'RUNNING' ? formatProgress(status.progress) : '',
+          status.undoProgress ? formatUndoProgress(status.undoProgress) : '',
           `\n${status.steps.length > 0 ? formatSteps(status.steps) : '(no steps recorded yet)'}`,
           webUiLink(config, workflowId) ? `\nWeb UI: ${webUiLink(config, workflowId)}` : '',
         ]

@@ -20,7 +20,8 @@ import { Step } from '../core/steps';
 import { parseInput } from '../core/validate';
 import { UndoRestoreInput } from '../core/undo';
 import { VersionRecoveryInput } from '../core/version-recovery';
-import type { UndoRestoreResult } from '../workflows/undo-restore';
+import type { UndoProgress, UndoRestoreResult } from '../workflows/undo-restore';
+import { undoProgressQuery } from '../workflows/undo-restore';
 import { connectClient } from '../worker/clients';
 import type { VersionRecoveryResult } from '../workflows/version-recovery';
 import type { VerifyReplicaResult } from '../workflows/verify-replica';
@@ -213,6 +214,8 @@ export interface RunStatus {
   closeTime?: string;
   steps: Step[];
   progress?: Progress;
+  /** An undo's progress while it runs. */
+  undoProgress?: UndoProgress;
   result?: unknown;
   failure?: { type?: string; message: string };
 }
@@ -243,6 +246,8 @@ export async function runStatus(client: Client, workflowId: string): Promise<Run
   }
   if (desc.type === 'pointInTimeRestore' || desc.type === 'bulkCopy')
     status.progress = await jobProgress(handle);
+  if (desc.type === 'undoRestore' && desc.status.name === 'RUNNING')
+    status.undoProgress = await handle.query(undoProgressQuery).catch(() => undefined);
   // The steps query needs a worker; a closed run without one still reports its status.
   status.steps = await Promise.race([
     handle.query(stepsQuery).catch(() => []),
