@@ -93,12 +93,12 @@ const HEARTBEAT_EVERY_MS = 200;
 /** The failure list kept in results and heartbeats is capped; the full list goes to the report. */
 const MAX_FAILED_IN_RESULT = 50;
 
-interface KeyGroup {
+export interface KeyGroup {
   key: string;
   entries: VersionEntry[];
 }
 
-interface ListedKeys {
+export interface ListedKeys {
   groups: KeyGroup[];
   done: boolean;
 }
@@ -108,7 +108,7 @@ interface ListedKeys {
  * two (a key with more versions than a page is followed to its end). Entries of `afterKey` itself are
  * skipped here: given a KeyMarker alone, AWS starts after that key but Ceph RGW starts at it.
  */
-async function listCompleteKeys(
+export async function listCompleteKeys(
   s3: S3Client,
   bucket: string,
   prefix: string,

@@ -13,11 +13,12 @@ import {
   UndoAction,
   UndoCounts,
 } from '../core/undo';
+import { compareKeys, VersionEntry } from '../core/versions';
 import { s3For } from './deps';
 import { listReports, readReport, ReportsDeps, writeReport } from './reports';
-import { forEachLimited, Location } from './restore';
+import { forEachLimited, listCompleteKeys, Location } from './restore';
 import { copyVersion } from './s3/copy';
-import { s3ErrorName } from './s3/errors';
+import { classifyS3Error, s3ErrorName } from './s3/errors';
 import { listKeyVersions } from './s3/versions';
 
 /** What an undo needs to know of the restore it undoes (from its report.json). */
@@ -169,10 +170,13 @@ export function createUndoActivities(deps: ReportsDeps) {
         } satisfies UndoCheckpoint);
       };
 
+      // The page's keys are one contiguous range of the restore's listing: listed together, a request
+      // per 1,000 versions instead of one per key.
+      const versions = await listRange(todo.map((r) => r.key));
       await forEachLimited(todo, input.concurrency, async (record, i) => {
         if (ctx.cancellationSignal.aborted) return;
         try {
-          const entries = await listKeyVersions(s3, input.source.bucket, record.key);
+          const entries = versions.get(record.key) ?? [];
           const plan = planUndoKey(record, entries, input.restoreStartedAt);
           plans[i] = plan;
           planned = countUndo(planned, plan);
@@ -224,6 +228,28 @@ export function createUndoActivities(deps: ReportsDeps) {
       await write('conflicts', allConflicts);
       await write('failed', allFailed);
       return { planned, applied, conflicts, failed, failedCount: failedBefore + allFailed.length, reports };
+
+      /** The versions of `keys` (and of the keys between them), by key. */
+      async function listRange(keys: string[]): Promise<Map<string, VersionEntry[]>> {
+        const out = new Map<string, VersionEntry[]>();
+        if (keys.length === 0) return out;
+        const sorted = [...keys].sort(compareKeys);
+        const first = sorted[0];
+        const last = sorted[sorted.length - 1];
+        const { bucket, prefix } = input.source;
+        try {
+          // The first key on its own: a listing from a marker starts after it on AWS (at it on RGW).
+          out.set(first, await listKeyVersions(s3, bucket, first));
+          for (let after = first; ;) {
+            const page = await listCompleteKeys(s3, bucket, prefix, after, 1000, last);
+            for (const g of page.groups) out.set(g.key, g.entries);
+            if (page.done || page.groups.length === 0) return out;
+            after = page.groups[page.groups.length - 1].key;
+          }
+        } catch (err) {
+          throw classifyS3Error(err, `${input.source.region}/${bucket}/${prefix}`);
+        }
+      }
 
       async function apply(plan: UndoAction): Promise<void> {
         const { bucket } = input.source;
