@@ -194,6 +194,7 @@ async function main(): Promise<void> {
   say(`Try it yourself: npx lifeboat versions ${bucket} config/app.yaml`);
   say(`                 npx lifeboat status ${results[0].workflowId}`);
   say(`                 npx lifeboat replica status --bucket ${bucket}`);
+  say(`                 npx lifeboat restore undo '${restore.workflowId}' --dry-run`);
   if (allChecks.some(([, ok]) => !ok)) process.exitCode = 1;
 }
 
