@@ -194,7 +194,9 @@ async function main(): Promise<void> {
   say(`Try it yourself: npx lifeboat versions ${bucket} config/app.yaml`);
   say(`                 npx lifeboat status ${results[0].workflowId}`);
   say(`                 npx lifeboat replica status --bucket ${bucket}`);
-  say(`                 npx lifeboat restore undo '${restore.workflowId}' --dry-run`);
+  say(
+    `                 npx lifeboat restore undo '${restore.workflowId}' --dry-run   (with a worker: npm run worker)`,
+  );
   if (allChecks.some(([, ok]) => !ok)) process.exitCode = 1;
 }
 
