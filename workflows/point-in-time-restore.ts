@@ -387,12 +387,38 @@ async function runJob(
   const pagesStepName = job.dryRun ? 'plan pages' : 'restore pages';
   let pagesThisRun = 0;
   let done = false;
+  const pageNumbers = () => ({
+    pages: state.pageNumber,
+    keys: state.planned.keys,
+    copy: state.planned.copy,
+    removeMarkers: state.planned.removeMarkers,
+    delete: state.planned.delete,
+    unchanged: state.planned.unchanged,
+    bytes: state.planned.bytes,
+    applied: state.applied.keys,
+    failed: state.failedCount,
+  });
+  // The Web UI's current details: a progress line under the title, and the pages step's numbers so far.
+  const showProgress = () => {
+    const elapsed = (Date.now() - Date.parse(state.startedAt)) / 1000;
+    const rate = elapsed > 0 ? state.planned.keys / elapsed : 0;
+    const total = state.totalKeys;
+    const left = total !== undefined ? Math.max(0, total - state.planned.keys) : undefined;
+    const eta = left !== undefined && rate > 0 ? `, ETA ${Math.ceil(left / rate)} s` : '';
+    log.progress(
+      `${state.paused ? 'paused' : phase}: page ${state.pageNumber}, ${state.planned.keys}${total !== undefined ? ` of ${total}` : ''} keys planned, ${state.applied.keys} applied, ${state.failedCount} failed, ${rate.toFixed(0)} keys/s${eta}`,
+      pageNumbers(),
+    );
+  };
   const runPages = () =>
     log.run(
       `${pagesStepName} (run ${state.runs})`,
       async () => {
         while (!done) {
-          await condition(() => !state.paused);
+          if (state.paused) {
+            showProgress();
+            await condition(() => !state.paused);
+          }
           if (workflowInfo().continueAsNewSuggested || pagesThisRun >= job.pagesPerRun) {
             await condition(allHandlersFinished);
             log.closeRunning(`continued as new after ${state.pageNumber} pages`);
@@ -438,19 +464,10 @@ async function runJob(
             if (state.firstFailed.length < MAX_FAILED_KEPT) state.firstFailed.push(f);
           state.cursor = result.nextAfterKey;
           done = result.done;
+          showProgress();
         }
       },
-      () => ({
-        pages: state.pageNumber,
-        keys: state.planned.keys,
-        copy: state.planned.copy,
-        removeMarkers: state.planned.removeMarkers,
-        delete: state.planned.delete,
-        unchanged: state.planned.unchanged,
-        bytes: state.planned.bytes,
-        applied: state.applied.keys,
-        failed: state.failedCount,
-      }),
+      pageNumbers,
     );
   function buildResult(): BulkJobResult {
     const finishedAt = new Date().toISOString();

@@ -155,6 +155,13 @@ export async function undoRestore(input: UndoRestoreInput, carried?: UndoState):
   markPhase(req.dryRun ? 'plan' : 'undo');
 
   let pagesThisRun = 0;
+  const pageNumbers = () => ({
+    pages: state.pages,
+    keys: state.planned.keys,
+    applied: state.applied.keys,
+    conflicts: state.conflictCount,
+    failed: state.failedCount,
+  });
   await log.run(
     `${req.dryRun ? 'plan' : 'undo'} pages (run ${state.runs})`,
     async () => {
@@ -184,6 +191,10 @@ export async function undoRestore(input: UndoRestoreInput, carried?: UndoState):
           state.afterPage = page;
           state.pages += 1;
           pagesThisRun += 1;
+          log.progress(
+            `${req.dryRun ? 'planning' : 'undoing'}: page ${state.pages}, ${state.planned.keys} keys seen, ${state.applied.keys} put back, ${state.conflictCount} conflicts, ${state.failedCount} failed`,
+            pageNumbers(),
+          );
         }
         if (!listed.more) {
           state.jobIndex += 1;
@@ -191,13 +202,7 @@ export async function undoRestore(input: UndoRestoreInput, carried?: UndoState):
         }
       }
     },
-    () => ({
-      pages: state.pages,
-      keys: state.planned.keys,
-      applied: state.applied.keys,
-      conflicts: state.conflictCount,
-      failed: state.failedCount,
-    }),
+    pageNumbers,
   );
 
   const result: UndoRestoreResult = {

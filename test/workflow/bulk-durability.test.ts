@@ -140,6 +140,10 @@ it('pauses (no page left running, nothing written), resumes, and completes', asy
   await sleep(3000);
   expect(await versionList(bucket)).toEqual(during);
   expect((await progressOf(handle))?.phase).toBe('paused');
+  // The Web UI's current details show the same progress under the step log's title.
+  const meta = await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+  expect(meta.currentDetails).toMatch(/paused: page \d+, \d+ of 600 keys planned, \d+ applied, 0 failed/);
+  expect(meta.currentDetails).toMatch(/\| restore pages \(run 1\) \| running \| pages=\d+ keys=\d+/);
 
   await handle.signal(resumeSignal);
   const result = (await handle.result()) as BulkJobResult;

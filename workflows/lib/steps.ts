@@ -63,6 +63,22 @@ export class StepLog {
     }
   }
 
+  /**
+   * A line of progress shown under the title in the Web UI's current details (a long step's pages,
+   * counts, rate), and the running step's numbers so far. Not recorded in history: the details are
+   * read from the workflow when the Web UI asks.
+   */
+  progress(line: string, numbers?: Record<string, number>): void {
+    this.progressLine = line;
+    if (numbers) {
+      const running = [...this.steps].reverse().find((s) => s.outcome === 'running');
+      if (running) running.numbers = numbers;
+    }
+    this.publish();
+  }
+
+  private progressLine?: string;
+
   skip(name: string, detail: string): void {
     const now = new Date().toISOString();
     this.steps.push({ name, startedAt: now, endedAt: now, outcome: 'skipped', detail });
@@ -80,9 +96,14 @@ export class StepLog {
       return `| ${s.name} | ${s.outcome} | ${nums} | ${(s.detail ?? '').replace(/\|/g, '\\|')} |`;
     });
     setCurrentDetails(
-      [`**${this.title}**`, '', '| step | outcome | numbers | detail |', '|---|---|---|---|', ...rows].join(
-        '\n',
-      ),
+      [
+        `**${this.title}**`,
+        '',
+        ...(this.progressLine ? [this.progressLine, ''] : []),
+        '| step | outcome | numbers | detail |',
+        '|---|---|---|---|',
+        ...rows,
+      ].join('\n'),
     );
   }
 }
