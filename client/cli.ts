@@ -14,7 +14,7 @@ import { pauseSignal, resumeSignal, setConcurrencyUpdate } from '../workflows/po
 import { UndoProgress, undoProgressQuery } from '../workflows/undo-restore';
 import { downloadVersion } from './download';
 import { regionCommands, replicaStatusCommand } from './region-commands';
-import { formatBytes, formatSteps, table } from './format';
+import { fitLine, formatBytes, formatSteps, progressBar, table } from './format';
 import {
   BulkJobResult,
   connect,
@@ -244,6 +244,19 @@ function formatProgress(p: Progress): string {
   return `${p.phase}: page ${p.pages}, ${seen}, ${done}, ${p.failed} failed, ${p.keysPerSecond.toFixed(0)} keys/s${eta}, concurrency ${p.concurrency}${parts}`;
 }
 
+/** The terminal's progress line: a bar (once the keys are counted), counts, rate and ETA, cut to fit. */
+function formatProgressBar(p: Progress, columns: number | undefined): string {
+  const eta = p.etaSeconds !== undefined && !p.paused ? `, ETA ${Math.ceil(p.etaSeconds)} s` : '';
+  const total = p.totalKeys !== undefined ? `/${p.totalKeys}` : '';
+  const done = p.dryRun ? 'dry run' : `${p.applied.keys} applied (${formatBytes(p.applied.bytes)})`;
+  const parts = p.parts ? `, parts ${p.parts.done}/${p.parts.total}` : '';
+  // The most wanted first: a narrow terminal cuts the end.
+  return fitLine(
+    `${progressBar(p.planned.keys, p.totalKeys)} ${p.planned.keys}${total} keys${eta}, ${p.keysPerSecond.toFixed(0)} keys/s, ${p.failed} failed, ${done}, ${p.phase}${parts}`,
+    columns,
+  );
+}
+
 function summarizeJob(r: BulkJobResult, config: LifeboatConfig): string {
   const where = (l: { region: string; bucket: string; prefix: string }) =>
     `${l.region}/${l.bucket}/${l.prefix}`;
@@ -298,7 +311,7 @@ async function followJob(
   const timer = setInterval(() => {
     void jobProgress(handle).then((p) => {
       if (!p) return;
-      const line = formatProgress(p);
+      const line = tty ? formatProgressBar(p, process.stderr.columns) : formatProgress(p);
       if (tty) process.stderr.write(`\r\x1b[K${line}`);
       else if (line !== last) process.stderr.write(`${line}\n`);
       last = line;
@@ -469,7 +482,7 @@ async function runUndo(cmd: Command, jobId: string, opts: UndoOptions): Promise<
     void handle
       .query(undoProgressQuery)
       .then((p) => {
-        const line = formatUndoProgress(p);
+        const line = tty ? fitLine(formatUndoProgress(p), process.stderr.columns) : formatUndoProgress(p);
         if (tty) process.stderr.write(`\r\x1b[K${line}`);
         else if (line !== last) process.stderr.write(`${line}\n`);
         last = line;

@@ -42,3 +42,21 @@ export function formatBytes(n: number | undefined): string {
   }
   return u === 0 ? `${n} B` : `${v.toFixed(1)} ${units[u]}`;
 }
+
+/**
+ * A progress bar of `width` cells for `done` of `total` (clamped to 0..100%), e.g.
+ * `[#########...........]  45%`; without a total (not counted yet) the bar is left empty with `?%`.
+ */
+export function progressBar(done: number, total: number | undefined, width = 20): string {
+  if (total === undefined || total <= 0) return `[${' '.repeat(width)}]   ?%`;
+  const fraction = Math.min(1, Math.max(0, done / total));
+  const filled = Math.floor(fraction * width);
+  const percent = String(Math.floor(fraction * 100)).padStart(3);
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${percent}%`;
+}
+
+/** Cuts a line to a terminal's width (an ellipsis marks the cut), so that rewriting it in place works. */
+export function fitLine(line: string, columns: number | undefined): string {
+  if (columns === undefined || columns <= 1 || line.length < columns) return line;
+  return `${line.slice(0, columns - 2)}…`;
+}
