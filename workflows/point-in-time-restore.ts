@@ -4,7 +4,6 @@
 import {
   ActivityCancellationType,
   allHandlersFinished,
-  ApplicationFailure,
   CancellationScope,
   condition,
   continueAsNew,
@@ -22,11 +21,10 @@ import {
 } from '@temporalio/workflow';
 import type { FailedKey, Location, RestoreActivities } from '../activities/restore';
 import type { ReportActivities } from '../activities/report-activities';
-import { ErrorType } from '../core/errors';
 import { KeyRange, rangesFromBoundaries } from '../core/key-ranges';
 import { addCounts, emptyCounts, PlanCounts, PointInTimeRestoreInput, BulkCopyInput } from '../core/pitr';
 import { Step } from '../core/steps';
-import { parseInput } from '../core/validate';
+import { parseWorkflowInput } from './lib/input';
 import { markPhase, markRun } from './lib/search-attributes';
 import { StepLog, surfaceActivityFailure } from './lib/steps';
 
@@ -164,22 +162,11 @@ interface Job {
 /** Either engine workflow, called by name for a part: both take one input and return a job result. */
 type PartWorkflow = (input: PointInTimeRestoreInput | BulkCopyInput) => Promise<BulkJobResult>;
 
-function invalid(message: string, field: string): never {
-  throw ApplicationFailure.create({
-    message,
-    type: ErrorType.InvalidInput,
-    nonRetryable: true,
-    details: [{ field }],
-  });
-}
-
 export async function pointInTimeRestore(
   input: PointInTimeRestoreInput,
   carried?: EngineState,
 ): Promise<BulkJobResult> {
-  const parsed = parseInput(PointInTimeRestoreInput, input, 'pointInTimeRestore');
-  if (!parsed.ok) invalid(parsed.message, parsed.field);
-  const req = parsed.value;
+  const req = parseWorkflowInput(PointInTimeRestoreInput, input, 'pointInTimeRestore');
   return runJob(
     {
       procedure: 'pointInTimeRestore',
@@ -203,9 +190,7 @@ export async function pointInTimeRestore(
 }
 
 export async function bulkCopy(input: BulkCopyInput, carried?: EngineState): Promise<BulkJobResult> {
-  const parsed = parseInput(BulkCopyInput, input, 'bulkCopy');
-  if (!parsed.ok) invalid(parsed.message, parsed.field);
-  const req = parsed.value;
+  const req = parseWorkflowInput(BulkCopyInput, input, 'bulkCopy');
   const startedAt = new Date().toISOString();
   return runJob(
     {

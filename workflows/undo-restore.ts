@@ -4,7 +4,6 @@
 // history grows, carrying counters and a cursor.
 import {
   ActivityCancellationType,
-  ApplicationFailure,
   continueAsNew,
   defineQuery,
   proxyActivities,
@@ -14,11 +13,10 @@ import {
 import type { RestoreActivities } from '../activities/restore';
 import type { ReportActivities } from '../activities/report-activities';
 import type { RestoreJobInfo, UndoActivities, UndoKeyProblem } from '../activities/undo';
-import { ErrorType } from '../core/errors';
 import { Step } from '../core/steps';
 import { addUndoCounts, emptyUndoCounts, UndoCounts, UndoRestoreInput } from '../core/undo';
-import { parseInput } from '../core/validate';
 import { markPhase, markRun } from './lib/search-attributes';
+import { parseWorkflowInput } from './lib/input';
 import { StepLog } from './lib/steps';
 
 export { UndoRestoreInput };
@@ -93,16 +91,7 @@ const pages = proxyActivities<UndoActivities>({
 });
 
 export async function undoRestore(input: UndoRestoreInput, carried?: UndoState): Promise<UndoRestoreResult> {
-  const parsed = parseInput(UndoRestoreInput, input, 'undoRestore');
-  if (!parsed.ok) {
-    throw ApplicationFailure.create({
-      message: parsed.message,
-      type: ErrorType.InvalidInput,
-      nonRetryable: true,
-      details: [{ field: parsed.field }],
-    });
-  }
-  const req = parsed.value;
+  const req = parseWorkflowInput(UndoRestoreInput, input, 'undoRestore');
   const state: UndoState = carried ?? {
     jobIndex: 0,
     pages: 0,

@@ -23,7 +23,6 @@ import type {
   VerifyReplicaActivities,
   VerifyTally,
 } from '../activities/verify-replica';
-import { ErrorType } from '../core/errors';
 import {
   addDiffCounts,
   DIFF_CLASSES,
@@ -37,8 +36,8 @@ import {
   VerifyReplicaInput,
 } from '../core/replica-diff';
 import { Step } from '../core/steps';
-import { parseInput } from '../core/validate';
 import { markPhase, markRun } from './lib/search-attributes';
+import { parseWorkflowInput } from './lib/input';
 import { StepLog, surfaceActivityFailure } from './lib/steps';
 
 export { VerifyReplicaInput };
@@ -150,16 +149,7 @@ export async function verifyReplica(
   input: VerifyReplicaInput,
   carried?: VerifyState,
 ): Promise<VerifyReplicaResult> {
-  const parsed = parseInput(VerifyReplicaInput, input, 'verifyReplica');
-  if (!parsed.ok) {
-    throw ApplicationFailure.create({
-      message: parsed.message,
-      type: ErrorType.InvalidInput,
-      nonRetryable: true,
-      details: [{ field: parsed.field }],
-    });
-  }
-  const req = parsed.value;
+  const req = parseWorkflowInput(VerifyReplicaInput, input, 'verifyReplica');
   const source: BucketRef = req.source;
   const replica: BucketRef = { region: req.replica.region, bucket: req.replica.bucket ?? req.source.bucket };
   const state: VerifyState = carried ?? {

@@ -4,7 +4,6 @@ import { ApplicationFailure, proxyActivities, workflowInfo } from '@temporalio/w
 import type { VersionRecoveryActivities } from '../activities/version-recovery';
 import { ErrorType, Refusal } from '../core/errors';
 import { Step } from '../core/steps';
-import { parseInput } from '../core/validate';
 import {
   isKeyPlan,
   KeyPlan,
@@ -15,6 +14,7 @@ import {
   VersionRecoveryRequest,
 } from '../core/version-recovery';
 import { markPhase, markRun } from './lib/search-attributes';
+import { parseWorkflowInput } from './lib/input';
 import { StepLog } from './lib/steps';
 
 export { VersionRecoveryInput };
@@ -74,16 +74,7 @@ async function inBatches<T, R>(items: readonly T[], size: number, fn: (item: T) 
 
 export async function versionRecovery(input: VersionRecoveryInput): Promise<VersionRecoveryResult> {
   const startedAt = new Date().toISOString();
-  const parsed = parseInput(VersionRecoveryInput, input, 'versionRecovery');
-  if (!parsed.ok) {
-    throw ApplicationFailure.create({
-      message: parsed.message,
-      type: ErrorType.InvalidInput,
-      nonRetryable: true,
-      details: [{ field: parsed.field }],
-    });
-  }
-  const req = parsed.value;
+  const req = parseWorkflowInput(VersionRecoveryInput, input, 'versionRecovery');
   const { region, bucket, action } = req;
   const log = new StepLog(
     `versionRecovery ${action} on ${region}/${bucket}${req.dryRun ? ' (dry run)' : ''}`,
