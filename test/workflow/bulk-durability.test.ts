@@ -4,6 +4,8 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { PointInTimeRestoreInput } from '../../core/pitr';
+import { UndoRestoreInput } from '../../core/undo';
+import type { UndoRestoreResult } from '../../workflows/undo-restore';
 import type { BulkJobResult, Progress } from '../../workflows/point-in-time-restore';
 import { pauseSignal, progressQuery, resumeSignal } from '../../workflows/point-in-time-restore';
 import { createBucket, getBytes, primary, put, sleep, uniqueBucket, versionList } from '../helpers/s3';
@@ -202,4 +204,22 @@ it('cancelled mid-restore, leaves a report whose counts match what was written',
   expect(restored).toBeGreaterThan(10);
   expect(restored).toBeLessThan(keys.length);
   expect(r.applied.copy).toBe(restored);
+
+  // The cancelled restore can be undone: the keys it wrote go back to how they were, the others
+  // (in its manifests, as a page records its keys before touching them) are found as they were.
+  await worker.start();
+  const undo = await env.client.workflow.execute('undoRestore', {
+    taskQueue,
+    workflowId: `test-undo-cancelled-${bucket}`,
+    args: [{ jobId: handle.workflowId } satisfies UndoRestoreInput],
+  });
+  await worker.stop();
+  const u = undo as UndoRestoreResult;
+  expect([u.applied.copy, u.conflictCount, u.failedCount]).toEqual([restored, 0, 0]);
+  expect(u.planned.unchanged).toBe(u.planned.keys - restored);
+  let bad = 0;
+  await parallel(keys, 16, async (k) => {
+    if ((await getBytes(bucket, k)).toString() === `bad-${k}`) bad++;
+  });
+  expect(bad).toBe(keys.length);
 }, 300_000);
