@@ -41,6 +41,8 @@ export interface UndoPageInput {
   restoreStartedAt: string;
   dryRun: boolean;
   concurrency: number;
+  /** Records of the page already done (a page run again after a pause). */
+  startIndex?: number;
 }
 
 export interface UndoKeyProblem {
@@ -55,11 +57,15 @@ export interface UndoPageResult {
   failed: UndoKeyProblem[];
   /** All keys that failed after retries (`failed` lists the first of them). */
   failedCount: number;
+  /** Records of the page done (in manifest order) when it returned: all of them unless stopped. */
+  done: number;
   reports: string[];
+  /** Stopped part-way by a pause or cancel: run the page again with `startIndex: done`. */
+  stopped?: boolean;
 }
 
 interface UndoCheckpoint {
-  /** Records done, in manifest order, before the first one not done. */
+  /** Records done, in manifest order, before the first one not done; the counts are theirs. */
   done: number;
   planned: UndoCounts;
   applied: UndoCounts;
@@ -141,80 +147,89 @@ export function createUndoActivities(deps: ReportsDeps) {
       );
       const records = firstRecordPerKey(attempts);
 
-      // A dry run starts its page over (it changed nothing, and its plan file lists the whole page).
+      // Where this attempt starts: a retry from its last checkpoint; a page run again after a pause
+      // from where it stopped (`startIndex`). A dry run's retry starts over (it changed nothing).
       const resumed = input.dryRun ? undefined : (ctx.info.heartbeatDetails as UndoCheckpoint | undefined);
-      let planned = resumed?.planned ?? emptyUndoCounts();
-      let applied = resumed?.applied ?? emptyUndoCounts();
-      const conflicts = [...(resumed?.conflicts ?? [])];
-      const failed = [...(resumed?.failed ?? [])];
+      const from = resumed?.done ?? input.startIndex ?? 0;
+      const todo = records.slice(from);
+      // Each key's outcome; the counts cover the keys up to the watermark (all of them done, in
+      // manifest order), so a checkpoint or a stop never counts a key that will be done again.
+      const outcomes: { plan: UndoAction | null; applied: boolean; failed?: UndoKeyProblem }[] = [];
+      let done: UndoCheckpoint = resumed ?? {
+        done: from,
+        planned: emptyUndoCounts(),
+        applied: emptyUndoCounts(),
+        conflicts: [],
+        failed: [],
+        failedCount: 0,
+      };
       const allConflicts: UndoKeyProblem[] = [];
       const allFailed: UndoKeyProblem[] = [];
-      const failedBefore = resumed?.failedCount ?? 0;
-      const plans: (UndoAction | null)[] = [];
-      const todo = records.slice(resumed?.done ?? 0);
-      const finished = new Array<boolean>(todo.length).fill(false);
       let watermark = -1;
       let lastBeat = 0;
-      const beat = (force = false) => {
-        while (watermark + 1 < finished.length && finished[watermark + 1]) watermark++;
+      const advance = (force = false) => {
+        while (watermark + 1 < todo.length && outcomes[watermark + 1] !== undefined) {
+          watermark++;
+          const o = outcomes[watermark];
+          const key = todo[watermark].key;
+          const next: UndoCheckpoint = {
+            done: from + watermark + 1,
+            planned: o.failed ? done.planned : countUndo(done.planned, o.plan),
+            applied: o.applied ? countUndo(done.applied, o.plan) : done.applied,
+            conflicts: done.conflicts,
+            failed: done.failed,
+            failedCount: done.failedCount + (o.failed ? 1 : 0),
+          };
+          if (o.plan?.action === 'conflict') {
+            allConflicts.push({ key, reason: o.plan.reason });
+            if (next.conflicts.length < MAX_LISTED)
+              next.conflicts = [...next.conflicts, allConflicts.at(-1)!];
+          }
+          if (o.failed) {
+            allFailed.push(o.failed);
+            if (next.failed.length < MAX_LISTED) next.failed = [...next.failed, o.failed];
+          }
+          done = next;
+        }
         const now = Date.now();
         if (!force && now - lastBeat < 200) return;
         lastBeat = now;
-        ctx.heartbeat({
-          done: (resumed?.done ?? 0) + watermark + 1,
-          planned,
-          applied,
-          conflicts: conflicts.slice(0, MAX_LISTED),
-          failed: failed.slice(0, MAX_LISTED),
-          failedCount: failedBefore + allFailed.length,
-        } satisfies UndoCheckpoint);
+        ctx.heartbeat(done);
       };
 
       // The page's keys are one contiguous range of the restore's listing: listed together, a request
       // per 1,000 versions instead of one per key.
-      const versions = await listRange(todo.map((r) => r.key));
+      const versions = await listRange(todo.map((r) => r.key)).catch((err: unknown) => {
+        if (ctx.cancellationSignal.aborted) throw new CancelledFailure('stopped while listing');
+        throw err;
+      });
       await forEachLimited(todo, input.concurrency, async (record, i) => {
-        if (ctx.cancellationSignal.aborted) return;
+        if (ctx.cancellationSignal.aborted) return; // paused or cancelled: start nothing new
+        let plan: UndoAction | null = null;
         try {
-          const entries = versions.get(record.key) ?? [];
-          const plan = planUndoKey(record, entries, input.restoreStartedAt);
-          plans[i] = plan;
-          planned = countUndo(planned, plan);
-          if (plan?.action === 'conflict') {
-            const c = { key: record.key, reason: plan.reason };
-            allConflicts.push(c);
-            if (conflicts.length < MAX_LISTED) conflicts.push(c);
-          } else if (plan && !input.dryRun) {
-            await apply(plan);
-            applied = countUndo(applied, plan);
-          }
+          plan = planUndoKey(record, versions.get(record.key) ?? [], input.restoreStartedAt);
+          // One request each, not cut off by a pause: whether it took effect is never in doubt.
+          const act = plan !== null && plan.action !== 'conflict' && !input.dryRun;
+          if (act) await apply(plan!);
+          outcomes[i] = { plan, applied: act };
         } catch (err) {
-          if (ctx.cancellationSignal.aborted) return;
           const name = s3ErrorName(err);
           const message = err instanceof Error ? err.message : String(err);
-          const f = {
-            key: record.key,
-            reason: name && !message.startsWith(name) ? `${name}: ${message}` : message,
-          };
-          allFailed.push(f);
-          if (failed.length < MAX_LISTED) failed.push(f);
+          const reason = name && !message.startsWith(name) ? `${name}: ${message}` : message;
+          outcomes[i] = { plan, applied: false, failed: { key: record.key, reason } };
         }
-        finished[i] = true;
-        beat();
+        advance();
       });
-      beat(true);
-      if (ctx.cancellationSignal.aborted) {
-        // Cancelled: what was done is in the checkpoint; a later attempt goes on from it.
-        throw new CancelledFailure('undo page cancelled');
-      }
+      advance(true);
 
       const reports: string[] = [];
       const write = async (kind: string, lines: unknown[]) => {
         if (lines.length === 0) return;
+        const name = `${input.jobId.replace(/\//g, '_')}-${input.page}${from > 0 ? `-from-${from}` : ''}-attempt-${ctx.info.attempt}`;
         reports.push(
           await writeReport(
             deps,
-            `${input.undoJobId}/${kind}/${input.jobId.replace(/\//g, '_')}-${input.page}-attempt-${ctx.info.attempt}.jsonl`,
+            `${input.undoJobId}/${kind}/${name}.jsonl`,
             lines.map((l) => JSON.stringify(l)).join('\n') + '\n',
             'application/x-ndjson',
           ),
@@ -223,11 +238,14 @@ export function createUndoActivities(deps: ReportsDeps) {
       if (input.dryRun)
         await write(
           'plan',
-          plans.filter((p) => p !== null && p !== undefined),
+          outcomes.slice(0, watermark + 1).flatMap((o) => (o.plan ? [o.plan] : [])),
         );
       await write('conflicts', allConflicts);
       await write('failed', allFailed);
-      return { planned, applied, conflicts, failed, failedCount: failedBefore + allFailed.length, reports };
+      const result = { ...done, failedCount: done.failedCount, reports };
+      // Stopped by a pause (or cancel) part-way: the workflow runs the page again from `done`.
+      if (ctx.cancellationSignal.aborted && done.done < records.length) return { ...result, stopped: true };
+      return result;
 
       /** The versions of `keys` (and of the keys between them), by key. */
       async function listRange(keys: string[]): Promise<Map<string, VersionEntry[]>> {

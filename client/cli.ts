@@ -450,7 +450,7 @@ function summarizeUndo(r: UndoRestoreResult, config: LifeboatConfig): string {
 }
 
 function formatUndoProgress(p: UndoProgress): string {
-  return `${p.phase}: page ${p.pages}, ${p.planned.keys} keys seen, ${p.applied.keys} put back, ${p.conflicts} conflicts, ${p.failed} failed`;
+  return `${p.phase}: page ${p.pages}, ${p.planned.keys} keys seen, ${p.applied.keys} put back, ${p.conflicts} conflicts, ${p.failed} failed, concurrency ${p.concurrency}`;
 }
 
 async function runUndo(cmd: Command, jobId: string, opts: UndoOptions): Promise<void> {
@@ -471,7 +471,9 @@ async function runUndo(cmd: Command, jobId: string, opts: UndoOptions): Promise<
   }
   const handle = await startUndoRestore(client, config, input, opts.id);
   const link = webUiLink(config, handle.workflowId);
-  note(`started ${handle.workflowId}${link ? `\n  ${link}` : ''}`);
+  note(
+    `started ${handle.workflowId}${link ? `\n  ${link}` : ''}\n  pause: lifeboat pause ${handle.workflowId}`,
+  );
   if (opts.detach) {
     out(json, { workflowId: handle.workflowId, webUi: link }, () => handle.workflowId);
     return;
@@ -566,6 +568,15 @@ function bulkCommands(program: Command): void {
     const client = await connect(config);
     const handle = client.workflow.getHandle(workflowId);
     await handle.signal(what === 'pause' ? pauseSignal : resumeSignal);
+    if ((await handle.describe()).type === 'undoRestore') {
+      const progress = await handle.query(undoProgressQuery).catch(() => undefined);
+      out(json, { workflowId, signalled: what, progress }, () =>
+        [`${what} sent to ${workflowId}`, progress ? formatUndoProgress(progress) : '']
+          .filter(Boolean)
+          .join('\n'),
+      );
+      return;
+    }
     const progress = await jobProgress(handle);
     out(json, { workflowId, signalled: what, progress }, () =>
       [`${what} sent to ${workflowId}`, progress ? formatProgress(progress) : ''].filter(Boolean).join('\n'),

@@ -4,15 +4,20 @@
 // history grows, carrying counters and a cursor.
 import {
   ActivityCancellationType,
+  allHandlersFinished,
+  CancellationScope,
+  condition,
   continueAsNew,
   defineQuery,
+  isCancellation,
   proxyActivities,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { RestoreActivities } from '../activities/restore';
 import type { ReportActivities } from '../activities/report-activities';
-import type { RestoreJobInfo, UndoActivities, UndoKeyProblem } from '../activities/undo';
+import type { RestoreJobInfo, UndoActivities, UndoKeyProblem, UndoPageResult } from '../activities/undo';
+import { pauseSignal, resumeSignal, setConcurrencyUpdate } from './point-in-time-restore';
 import { Step } from '../core/steps';
 import { addUndoCounts, emptyUndoCounts, UndoCounts, UndoRestoreInput } from '../core/undo';
 import { markPhase, markRun } from './lib/search-attributes';
@@ -22,13 +27,15 @@ import { StepLog } from './lib/steps';
 export { UndoRestoreInput };
 
 export interface UndoProgress {
-  phase: 'checking' | 'undoing' | 'done';
+  phase: 'checking' | 'undoing' | 'paused' | 'done';
   dryRun: boolean;
   pages: number;
   planned: UndoCounts;
   applied: UndoCounts;
   conflicts: number;
   failed: number;
+  paused: boolean;
+  concurrency: number;
   startedAt: string;
 }
 
@@ -64,6 +71,10 @@ export interface UndoState {
   /** Index into info.manifestJobIds, and the last page done of that job. */
   jobIndex: number;
   afterPage?: string;
+  /** Records of the next page already done (it was stopped part-way by a pause). */
+  startIndex?: number;
+  paused: boolean;
+  concurrency: number;
   pages: number;
   planned: UndoCounts;
   applied: UndoCounts;
@@ -104,12 +115,16 @@ export async function undoRestore(input: UndoRestoreInput, carried?: UndoState):
     steps: [],
     startedAt: new Date().toISOString(),
     runs: 0,
+    paused: false,
+    concurrency: req.concurrency,
   };
   state.runs += 1;
   const log = new StepLog(`undo of restore ${req.jobId}${req.dryRun ? ' (dry run)' : ''}`, state.steps);
   let phase: UndoProgress['phase'] = carried ? 'undoing' : 'checking';
   setHandler(undoProgressQuery, () => ({
-    phase,
+    phase: state.paused ? 'paused' : phase,
+    paused: state.paused,
+    concurrency: state.concurrency,
     dryRun: req.dryRun,
     pages: state.pages,
     planned: state.planned,
@@ -118,6 +133,32 @@ export async function undoRestore(input: UndoRestoreInput, carried?: UndoState):
     failed: state.failedCount,
     startedAt: state.startedAt,
   }));
+  let pageScope: CancellationScope | undefined;
+  setHandler(pauseSignal, () => {
+    if (state.paused) return;
+    state.paused = true;
+    markPhase('paused');
+    pageScope?.cancel(); // the running page stops within a heartbeat, its counts exact
+  });
+  setHandler(resumeSignal, () => {
+    if (!state.paused) return;
+    state.paused = false;
+    markPhase(req.dryRun ? 'plan' : 'undo');
+  });
+  setHandler(
+    setConcurrencyUpdate,
+    (n) => {
+      const previous = state.concurrency;
+      state.concurrency = n;
+      return Promise.resolve(previous);
+    },
+    {
+      validator: (n) => {
+        if (!Number.isInteger(n) || n < 1 || n > 256)
+          throw new Error('concurrency must be a whole number from 1 to 256');
+      },
+    },
+  );
   markRun('undoRestore', req.jobId);
 
   if (!state.info) {
@@ -144,6 +185,11 @@ export async function undoRestore(input: UndoRestoreInput, carried?: UndoState):
   markPhase(req.dryRun ? 'plan' : 'undo');
 
   let pagesThisRun = 0;
+  const showProgress = () =>
+    log.progress(
+      `${state.paused ? 'paused' : req.dryRun ? 'planning' : 'undoing'}: page ${state.pages}, ${state.planned.keys} keys seen, ${state.applied.keys} put back, ${state.conflictCount} conflicts, ${state.failedCount} failed`,
+      pageNumbers(),
+    );
   const pageNumbers = () => ({
     pages: state.pages,
     keys: state.planned.keys,
@@ -159,31 +205,54 @@ export async function undoRestore(input: UndoRestoreInput, carried?: UndoState):
         const listed = await checks.listUndoPages({ jobId, afterPage: state.afterPage, max: 100 });
         for (const page of listed.pages) {
           if (pagesThisRun >= PAGES_PER_RUN || workflowInfo().continueAsNewSuggested) {
+            await condition(allHandlersFinished);
             log.closeRunning(`continued as new after ${state.pages} pages`);
             return continueAsNew<typeof undoRestore>(input, { ...state, steps: log.steps });
           }
-          const r = await pages.undoPage({
-            undoJobId: workflowInfo().workflowId,
-            jobId,
-            page,
-            source: info.source,
-            restoreStartedAt: info.startedAt,
-            dryRun: req.dryRun,
-            concurrency: req.concurrency,
-          });
-          state.planned = addUndoCounts(state.planned, r.planned);
-          state.applied = addUndoCounts(state.applied, r.applied);
-          state.conflictCount += r.planned.conflicts;
-          state.failedCount += r.failedCount;
-          state.conflicts.push(...r.conflicts.slice(0, Math.max(0, MAX_KEPT - state.conflicts.length)));
-          state.failed.push(...r.failed.slice(0, Math.max(0, MAX_KEPT - state.failed.length)));
+          // A page runs until it is done; a pause stops it part-way and it goes on from there.
+          for (;;) {
+            if (state.paused) {
+              showProgress();
+              await condition(() => !state.paused);
+            }
+            const scope = new CancellationScope();
+            pageScope = scope;
+            let r: UndoPageResult;
+            try {
+              r = await scope.run(() =>
+                pages.undoPage({
+                  undoJobId: workflowInfo().workflowId,
+                  jobId,
+                  page,
+                  source: info.source,
+                  restoreStartedAt: info.startedAt,
+                  dryRun: req.dryRun,
+                  concurrency: state.concurrency,
+                  startIndex: state.startIndex,
+                }),
+              );
+            } catch (err) {
+              // Paused before the page had listed: it runs again from where it was.
+              if (state.paused && (isCancellation(err) || isCancellation((err as { cause?: unknown }).cause)))
+                continue;
+              throw err;
+            } finally {
+              pageScope = undefined;
+            }
+            state.planned = addUndoCounts(state.planned, r.planned);
+            state.applied = addUndoCounts(state.applied, r.applied);
+            state.conflictCount += r.planned.conflicts;
+            state.failedCount += r.failedCount;
+            state.conflicts.push(...r.conflicts.slice(0, Math.max(0, MAX_KEPT - state.conflicts.length)));
+            state.failed.push(...r.failed.slice(0, Math.max(0, MAX_KEPT - state.failed.length)));
+            state.startIndex = r.stopped ? r.done : undefined;
+            showProgress();
+            if (!r.stopped) break;
+          }
           state.afterPage = page;
           state.pages += 1;
           pagesThisRun += 1;
-          log.progress(
-            `${req.dryRun ? 'planning' : 'undoing'}: page ${state.pages}, ${state.planned.keys} keys seen, ${state.applied.keys} put back, ${state.conflictCount} conflicts, ${state.failedCount} failed`,
-            pageNumbers(),
-          );
+          showProgress();
         }
         if (!listed.more) {
           state.jobIndex += 1;

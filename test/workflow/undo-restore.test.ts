@@ -8,7 +8,8 @@ import { Worker } from '@temporalio/worker';
 import { PointInTimeRestoreInput } from '../../core/pitr';
 import { UndoRestoreInput } from '../../core/undo';
 import type { BulkJobResult } from '../../workflows/point-in-time-restore';
-import type { UndoRestoreResult } from '../../workflows/undo-restore';
+import { pauseSignal, resumeSignal } from '../../workflows/point-in-time-restore';
+import { undoProgressQuery, UndoRestoreResult } from '../../workflows/undo-restore';
 import { buildHistory, History } from '../helpers/history';
 import { createBucket, getBytes, primary, put, sleep, uniqueBucket, versionList } from '../helpers/s3';
 import { temporalEnv, testWorker } from '../helpers/temporal';
@@ -152,6 +153,53 @@ describe('undoRestore', () => {
       new ListObjectsV2Command({ Bucket: 'lifeboat-reports', Prefix: `lifeboat/${u.workflowId}/conflicts/` }),
     );
     expect(conflicts.KeyCount).toBe(1);
+  });
+
+  it('pauses (nothing written while paused), resumes, and ends with exact counts', async () => {
+    const bucket = await createBucket(uniqueBucket('undo-pause'));
+    const keys = Array.from({ length: 240 }, (_, i) => `k/${String(i).padStart(4, '0')}`);
+    await Promise.all(keys.map((k) => put(bucket, k, `good ${k}`)));
+    await sleep(1100);
+    const at = new Date().toISOString();
+    await sleep(1100);
+    await Promise.all(keys.map((k) => put(bucket, k, `bad ${k}`)));
+    const r = await restore({ source: { bucket }, at, pageSize: 120 });
+    expect(r.applied.copy).toBe(keys.length);
+
+    const handle = await start('undoRestore', { jobId: r.workflowId, concurrency: 1 });
+    const progress = () => handle.query(undoProgressQuery);
+    for (let i = 0; (await progress()).applied.keys < 20; i++) {
+      if (i > 600) throw new Error('the undo did not start putting keys back');
+      await sleep(50);
+    }
+    await handle.signal(pauseSignal);
+    for (
+      let i = 0;
+      !(await progress()).paused || (await handle.describe()).raw.pendingActivities?.length;
+      i++
+    ) {
+      if (i > 600) throw new Error('the undo did not pause');
+      await sleep(50);
+    }
+    const during = await versionList(bucket);
+    await sleep(2000);
+    expect(await versionList(bucket)).toEqual(during);
+    const paused = await progress();
+    expect(paused.phase).toBe('paused');
+    expect(paused.applied.keys).toBeGreaterThan(0);
+    expect(paused.applied.keys).toBeLessThan(keys.length);
+
+    await handle.signal(resumeSignal);
+    const u = (await handle.result()) as UndoRestoreResult;
+    // Every key put back once: the keys done before the pause are not counted (nor written) again.
+    expect([u.applied.copy, u.planned.keys, u.planned.unchanged, u.failedCount]).toEqual([
+      keys.length,
+      keys.length,
+      0,
+      0,
+    ]);
+    expect((await versionList(bucket)).length).toBe(keys.length * 4);
+    for (const k of keys) expect((await getBytes(bucket, k)).toString()).toBe(`bad ${k}`);
   });
 
   it('refuses a dry-run job, a restore into another bucket and an unknown job, changing nothing', async () => {
