@@ -449,8 +449,14 @@ describe('errors and promote', () => {
       source: { region: 'us-east', bucket: uniqueBucket('aws-missing') },
       replica: { region: 'eu-west', bucket: await newBucket('eu-west', 'aws-missing-dst') },
     };
-    for (const call of [provider.enable(pair, {}), provider.describe(pair), provider.restore(pair)]) {
-      const failure = await failureOf(call);
+    // One call at a time: started together, a later one could fail before it is awaited (an unhandled
+    // rejection, which fails the test even though it is the expected failure).
+    for (const call of [
+      () => provider.enable(pair, {}),
+      () => provider.describe(pair),
+      () => provider.restore(pair),
+    ]) {
+      const failure = await failureOf(call());
       expect(failure.type).toBe('NoSuchBucket');
       expect(failure.nonRetryable).toBe(true);
       expect(failure.message).toContain(pair.source.bucket);
