@@ -174,7 +174,7 @@ export function createUndoActivities(deps: ReportsDeps) {
           const key = todo[watermark].key;
           const next: UndoCheckpoint = {
             done: from + watermark + 1,
-            planned: o.failed ? done.planned : countUndo(done.planned, o.plan),
+            planned: countUndo(done.planned, o.plan),
             applied: o.applied ? countUndo(done.applied, o.plan) : done.applied,
             conflicts: done.conflicts,
             failed: done.failed,
@@ -242,7 +242,7 @@ export function createUndoActivities(deps: ReportsDeps) {
         );
       await write('conflicts', allConflicts);
       await write('failed', allFailed);
-      const result = { ...done, failedCount: done.failedCount, reports };
+      const result = { ...done, reports };
       // Stopped by a pause (or cancel) part-way: the workflow runs the page again from `done`.
       if (ctx.cancellationSignal.aborted && done.done < records.length) return { ...result, stopped: true };
       return result;
