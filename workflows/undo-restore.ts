@@ -63,6 +63,8 @@ export interface UndoRestoreResult {
   steps: Step[];
   startedAt: string;
   finishedAt: string;
+  /** The undo was cancelled: the counts say what was done before it stopped (in its report only). */
+  cancelled?: boolean;
 }
 
 /** What continue-as-new carries: the restore's facts, a cursor and counters. */
@@ -197,73 +199,7 @@ export async function undoRestore(input: UndoRestoreInput, carried?: UndoState):
     conflicts: state.conflictCount,
     failed: state.failedCount,
   });
-  await log.run(
-    `${req.dryRun ? 'plan' : 'undo'} pages (run ${state.runs})`,
-    async () => {
-      while (state.jobIndex < info.manifestJobIds.length) {
-        const jobId = info.manifestJobIds[state.jobIndex];
-        const listed = await checks.listUndoPages({ jobId, afterPage: state.afterPage, max: 100 });
-        for (const page of listed.pages) {
-          if (pagesThisRun >= PAGES_PER_RUN || workflowInfo().continueAsNewSuggested) {
-            await condition(allHandlersFinished);
-            log.closeRunning(`continued as new after ${state.pages} pages`);
-            return continueAsNew<typeof undoRestore>(input, { ...state, steps: log.steps });
-          }
-          // A page runs until it is done; a pause stops it part-way and it goes on from there.
-          for (;;) {
-            if (state.paused) {
-              showProgress();
-              await condition(() => !state.paused);
-            }
-            const scope = new CancellationScope();
-            pageScope = scope;
-            let r: UndoPageResult;
-            try {
-              r = await scope.run(() =>
-                pages.undoPage({
-                  undoJobId: workflowInfo().workflowId,
-                  jobId,
-                  page,
-                  source: info.source,
-                  restoreStartedAt: info.startedAt,
-                  dryRun: req.dryRun,
-                  concurrency: state.concurrency,
-                  startIndex: state.startIndex,
-                }),
-              );
-            } catch (err) {
-              // Paused before the page had listed: it runs again from where it was.
-              if (state.paused && (isCancellation(err) || isCancellation((err as { cause?: unknown }).cause)))
-                continue;
-              throw err;
-            } finally {
-              pageScope = undefined;
-            }
-            state.planned = addUndoCounts(state.planned, r.planned);
-            state.applied = addUndoCounts(state.applied, r.applied);
-            state.conflictCount += r.planned.conflicts;
-            state.failedCount += r.failedCount;
-            state.conflicts.push(...r.conflicts.slice(0, Math.max(0, MAX_KEPT - state.conflicts.length)));
-            state.failed.push(...r.failed.slice(0, Math.max(0, MAX_KEPT - state.failed.length)));
-            state.startIndex = r.stopped ? r.done : undefined;
-            showProgress();
-            if (!r.stopped) break;
-          }
-          state.afterPage = page;
-          state.pages += 1;
-          pagesThisRun += 1;
-          showProgress();
-        }
-        if (!listed.more) {
-          state.jobIndex += 1;
-          state.afterPage = undefined;
-        }
-      }
-    },
-    pageNumbers,
-  );
-
-  const result: UndoRestoreResult = {
+  const buildResult = (): UndoRestoreResult => ({
     workflowId: workflowInfo().workflowId,
     restoreJobId: info.jobId,
     source: info.source,
@@ -281,7 +217,92 @@ export async function undoRestore(input: UndoRestoreInput, carried?: UndoState):
     steps: log.steps,
     startedAt: state.startedAt,
     finishedAt: new Date().toISOString(),
-  };
+  });
+  try {
+    await log.run(
+      `${req.dryRun ? 'plan' : 'undo'} pages (run ${state.runs})`,
+      async () => {
+        while (state.jobIndex < info.manifestJobIds.length) {
+          const jobId = info.manifestJobIds[state.jobIndex];
+          const listed = await checks.listUndoPages({ jobId, afterPage: state.afterPage, max: 100 });
+          for (const page of listed.pages) {
+            if (pagesThisRun >= PAGES_PER_RUN || workflowInfo().continueAsNewSuggested) {
+              await condition(allHandlersFinished);
+              log.closeRunning(`continued as new after ${state.pages} pages`);
+              return continueAsNew<typeof undoRestore>(input, { ...state, steps: log.steps });
+            }
+            // A page runs until it is done; a pause stops it part-way and it goes on from there.
+            for (;;) {
+              if (state.paused) {
+                showProgress();
+                await condition(() => !state.paused);
+              }
+              const scope = new CancellationScope();
+              pageScope = scope;
+              let r: UndoPageResult;
+              try {
+                r = await scope.run(() =>
+                  pages.undoPage({
+                    undoJobId: workflowInfo().workflowId,
+                    jobId,
+                    page,
+                    source: info.source,
+                    restoreStartedAt: info.startedAt,
+                    dryRun: req.dryRun,
+                    concurrency: state.concurrency,
+                    startIndex: state.startIndex,
+                  }),
+                );
+              } catch (err) {
+                // Paused before the page had listed: it runs again from where it was.
+                if (
+                  state.paused &&
+                  (isCancellation(err) || isCancellation((err as { cause?: unknown }).cause))
+                )
+                  continue;
+                throw err;
+              } finally {
+                pageScope = undefined;
+              }
+              state.planned = addUndoCounts(state.planned, r.planned);
+              state.applied = addUndoCounts(state.applied, r.applied);
+              state.conflictCount += r.planned.conflicts;
+              state.failedCount += r.failedCount;
+              state.conflicts.push(...r.conflicts.slice(0, Math.max(0, MAX_KEPT - state.conflicts.length)));
+              state.failed.push(...r.failed.slice(0, Math.max(0, MAX_KEPT - state.failed.length)));
+              state.startIndex = r.stopped ? r.done : undefined;
+              showProgress();
+              if (!r.stopped) break;
+            }
+            state.afterPage = page;
+            state.pages += 1;
+            pagesThisRun += 1;
+            showProgress();
+          }
+          if (!listed.more) {
+            state.jobIndex += 1;
+            state.afterPage = undefined;
+          }
+        }
+      },
+      pageNumbers,
+    );
+  } catch (err) {
+    if (isCancellation(err)) {
+      // Cancelled: the running page has stopped with exact counts. Leave them on record, then end
+      // as cancelled; running the undo again finishes it (keys put back already are left alone).
+      await CancellationScope.nonCancellable(async () => {
+        markPhase('cancelled');
+        await checks.writeJobReport({
+          jobId: workflowInfo().workflowId,
+          report: { ...buildResult(), cancelled: true },
+        });
+      });
+    }
+    throw err;
+  }
+
+  const result = buildResult();
   const written = await log.run(
     'write report',
     () => checks.writeJobReport({ jobId: result.workflowId, report: result }),

@@ -1,8 +1,9 @@
 // undoRestore on the real Temporal dev server and Ceph RGW: an in-place point-in-time restore (split in
 // parts) undone from its undo manifests, key by key; keys changed since are left alone and reported; a
 // dry run changes nothing; jobs that cannot be undone are refused with the reason.
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { WorkflowFailedError } from '@temporalio/client';
+import { CancelledFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { PointInTimeRestoreInput } from '../../core/pitr';
@@ -199,6 +200,40 @@ describe('undoRestore', () => {
       0,
     ]);
     expect((await versionList(bucket)).length).toBe(keys.length * 4);
+    for (const k of keys) expect((await getBytes(bucket, k)).toString()).toBe(`bad ${k}`);
+  });
+
+  it('cancelled part-way, leaves a report whose counts match what was put back; run again, it finishes', async () => {
+    const bucket = await createBucket(uniqueBucket('undo-cancel'));
+    const keys = Array.from({ length: 200 }, (_, i) => `k/${String(i).padStart(4, '0')}`);
+    await Promise.all(keys.map((k) => put(bucket, k, `good ${k}`)));
+    await sleep(1100);
+    const at = new Date().toISOString();
+    await sleep(1100);
+    await Promise.all(keys.map((k) => put(bucket, k, `bad ${k}`)));
+    const r = await restore({ source: { bucket }, at, pageSize: 100 });
+
+    const handle = await start('undoRestore', { jobId: r.workflowId, concurrency: 1 });
+    for (let i = 0; (await handle.query(undoProgressQuery)).applied.keys < 10; i++) {
+      if (i > 600) throw new Error('the undo did not start putting keys back');
+      await sleep(50);
+    }
+    await handle.cancel();
+    const err = await handle.result().catch((e: unknown) => e);
+    expect((err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+    const report = await primary.send(
+      new GetObjectCommand({ Bucket: 'lifeboat-reports', Key: `lifeboat/${handle.workflowId}/report.json` }),
+    );
+    const cancelled = JSON.parse(await report.Body!.transformToString()) as UndoRestoreResult;
+    expect(cancelled.cancelled).toBe(true);
+    let putBack = 0;
+    for (const k of keys) if ((await getBytes(bucket, k)).toString() === `bad ${k}`) putBack++;
+    expect(putBack).toBeGreaterThan(0);
+    expect(putBack).toBeLessThan(keys.length);
+    expect(cancelled.applied.copy).toBe(putBack);
+
+    const rest = await undo({ jobId: r.workflowId });
+    expect([rest.applied.copy, rest.planned.unchanged]).toEqual([keys.length - putBack, putBack]);
     for (const k of keys) expect((await getBytes(bucket, k)).toString()).toBe(`bad ${k}`);
   });
 
