@@ -59,6 +59,17 @@ function note(message: string): void {
   process.stderr.write(`${message}\n`);
 }
 
+/** A client to start a workflow with; warns (and goes on) when no worker polls the task queue. */
+async function connectToStart(config: LifeboatConfig) {
+  const client = await connect(config);
+  if (!(await hasWorker(client, config))) {
+    note(
+      `warning: no worker polls task queue "${config.temporal.taskQueue}": start one with "lifeboat worker" (or npm run worker)`,
+    );
+  }
+  return client;
+}
+
 function configOf(cmd: Command): LifeboatConfig {
   return loadConfig(cmd.optsWithGlobals<GlobalOptions>().config);
 }
@@ -151,12 +162,7 @@ async function recover(
       'download needs --out <path> (write the bytes here) or --presign <seconds> (print a URL)',
     );
   }
-  const client = await connect(config);
-  if (!(await hasWorker(client, config))) {
-    note(
-      `warning: no worker polls task queue "${config.temporal.taskQueue}": start one with "lifeboat worker" (or npm run worker)`,
-    );
-  }
+  const client = await connectToStart(config);
   const handle = await startVersionRecovery(client, config, input, opts.id);
   const link = webUiLink(config, handle.workflowId);
   note(`started ${handle.workflowId}${link ? `\n  ${link}` : ''}`);
@@ -390,12 +396,7 @@ async function runBulk(
     validateBulkCopy(input);
     start = (client) => startBulkCopy(client, config, input, opts.id);
   }
-  const client = await connect(config);
-  if (!(await hasWorker(client, config))) {
-    note(
-      `warning: no worker polls task queue "${config.temporal.taskQueue}": start one with "lifeboat worker"`,
-    );
-  }
+  const client = await connectToStart(config);
   const handle = await start(client);
   const link = webUiLink(config, handle.workflowId);
   note(
@@ -463,12 +464,7 @@ async function runUndo(cmd: Command, jobId: string, opts: UndoOptions): Promise<
     reason: opts.reason,
   };
   validateUndoRestore(input);
-  const client = await connect(config);
-  if (!(await hasWorker(client, config))) {
-    note(
-      `warning: no worker polls task queue "${config.temporal.taskQueue}": start one with "lifeboat worker"`,
-    );
-  }
+  const client = await connectToStart(config);
   const handle = await startUndoRestore(client, config, input, opts.id);
   const link = webUiLink(config, handle.workflowId);
   note(
@@ -741,12 +737,7 @@ function replicaCommands(program: Command): void {
         reason: opts.reason,
       };
       validateVerifyReplica(input);
-      const client = await connect(config);
-      if (!(await hasWorker(client, config))) {
-        note(
-          `warning: no worker polls task queue "${config.temporal.taskQueue}": start one with "lifeboat worker"`,
-        );
-      }
+      const client = await connectToStart(config);
       const { handle, attached } = await startVerifyReplica(client, config, input, opts.id);
       const link = webUiLink(config, handle.workflowId);
       note(
