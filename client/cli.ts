@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The `lifeboat` CLI: start recoveries, follow their step logs, list versions, run the worker.
 import { Command, Option } from 'commander';
+import type { WorkflowHandle } from '@temporalio/client';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { LifeboatConfig } from '../core/config';
@@ -308,27 +309,60 @@ function summarizeJob(r: BulkJobResult, config: LifeboatConfig): string {
   return lines.join('\n');
 }
 
-/** Waits for a bulk job, drawing its progress on a terminal (stderr) once a second. */
-async function followJob(
-  handle: Awaited<ReturnType<typeof startPointInTimeRestore>>,
-): Promise<BulkJobResult> {
+/**
+ * Waits for a run's result, drawing its progress once a second on stderr: on a terminal one line
+ * redrawn in place (`line(p, columns)`), otherwise a line per change (`line(p, undefined)`).
+ */
+async function follow<P, R>(
+  handle: WorkflowHandle,
+  progress: () => Promise<P | undefined>,
+  line: (p: P, columns: number | undefined) => string,
+): Promise<R> {
   const tty = process.stderr.isTTY;
   let last = '';
   const timer = setInterval(() => {
-    void jobProgress(handle).then((p) => {
-      if (!p) return;
-      const line = tty ? formatProgressBar(p, process.stderr.columns) : formatProgress(p);
-      if (tty) process.stderr.write(`\r\x1b[K${line}`);
-      else if (line !== last) process.stderr.write(`${line}\n`);
-      last = line;
-    });
+    void progress()
+      .then((p) => {
+        if (p === undefined) return;
+        const text = line(p, tty ? process.stderr.columns : undefined);
+        if (tty) process.stderr.write(`\r\x1b[K${text}`);
+        else if (text !== last) process.stderr.write(`${text}\n`);
+        last = text;
+      })
+      .catch(() => undefined);
   }, 1000);
   try {
-    return (await handle.result()) as BulkJobResult;
+    return (await handle.result()) as R;
   } finally {
     clearInterval(timer);
     if (tty) process.stderr.write('\n');
   }
+}
+
+/** Waits for a bulk job: a progress bar on a terminal, the detailed line otherwise. */
+const followJob = (handle: WorkflowHandle) =>
+  follow<Progress, BulkJobResult>(
+    handle,
+    () => jobProgress(handle),
+    (p, columns) => (columns !== undefined ? formatProgressBar(p, columns) : formatProgress(p)),
+  );
+
+/**
+ * Says a run started (id, Web UI link, how to pause it); with --detach prints its id (or JSON) on
+ * stdout and returns true: the caller is done.
+ */
+function announceStart(
+  json: boolean | undefined,
+  config: LifeboatConfig,
+  handle: WorkflowHandle,
+  detach?: boolean,
+) {
+  const link = webUiLink(config, handle.workflowId);
+  note(
+    `started ${handle.workflowId}${link ? `\n  ${link}` : ''}\n  pause: lifeboat pause ${handle.workflowId}`,
+  );
+  if (detach) out(json, { workflowId: handle.workflowId, webUi: link }, () => handle.workflowId);
+  return detach === true;
 }
 
 interface BulkOptions {
@@ -398,14 +432,7 @@ async function runBulk(
   }
   const client = await connectToStart(config);
   const handle = await start(client);
-  const link = webUiLink(config, handle.workflowId);
-  note(
-    `started ${handle.workflowId}${link ? `\n  ${link}` : ''}\n  pause: lifeboat pause ${handle.workflowId}`,
-  );
-  if (opts.detach) {
-    out(json, { workflowId: handle.workflowId, webUi: link }, () => handle.workflowId);
-    return;
-  }
+  if (announceStart(json, config, handle, opts.detach)) return;
   const result = await followJob(handle);
   out(json, result, () => summarizeJob(result, config));
   if (result.failedCount > 0) process.exitCode = EXIT_FAILED;
@@ -466,34 +493,12 @@ async function runUndo(cmd: Command, jobId: string, opts: UndoOptions): Promise<
   validateUndoRestore(input);
   const client = await connectToStart(config);
   const handle = await startUndoRestore(client, config, input, opts.id);
-  const link = webUiLink(config, handle.workflowId);
-  note(
-    `started ${handle.workflowId}${link ? `\n  ${link}` : ''}\n  pause: lifeboat pause ${handle.workflowId}`,
+  if (announceStart(json, config, handle, opts.detach)) return;
+  const result = await follow<UndoProgress, UndoRestoreResult>(
+    handle,
+    () => handle.query(undoProgressQuery),
+    (p, columns) => fitLine(formatUndoProgress(p), columns),
   );
-  if (opts.detach) {
-    out(json, { workflowId: handle.workflowId, webUi: link }, () => handle.workflowId);
-    return;
-  }
-  const tty = process.stderr.isTTY;
-  let last = '';
-  const timer = setInterval(() => {
-    void handle
-      .query(undoProgressQuery)
-      .then((p) => {
-        const line = tty ? fitLine(formatUndoProgress(p), process.stderr.columns) : formatUndoProgress(p);
-        if (tty) process.stderr.write(`\r\x1b[K${line}`);
-        else if (line !== last) process.stderr.write(`${line}\n`);
-        last = line;
-      })
-      .catch(() => undefined);
-  }, 1000);
-  let result: UndoRestoreResult;
-  try {
-    result = (await handle.result()) as UndoRestoreResult;
-  } finally {
-    clearInterval(timer);
-    if (tty) process.stderr.write('\n');
-  }
   out(json, result, () => summarizeUndo(result, config));
   if (result.failedCount > 0 || result.conflictCount > 0) process.exitCode = EXIT_FAILED;
 }

@@ -3,6 +3,7 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { writeReport } from '../../activities/reports';
 import { createUndoActivities, UndoPageInput } from '../../activities/undo';
+import { emptyUndoCounts, UndoCounts } from '../../core/undo';
 import {
   clients,
   config,
@@ -59,15 +60,7 @@ async function restoredBucket() {
   return { bucket, input };
 }
 
-const counts = (over: Partial<Record<string, number>>) => ({
-  keys: 0,
-  copy: 0,
-  removeMarkers: 0,
-  addMarker: 0,
-  unchanged: 0,
-  conflicts: 0,
-  ...over,
-});
+const counts = (over: Partial<UndoCounts>): UndoCounts => ({ ...emptyUndoCounts(), ...over });
 
 describe('undoPage', () => {
   it('lists the page of the restore job', async () => {

@@ -10,7 +10,7 @@ import { PointInTimeRestoreInput } from '../../core/pitr';
 import { UndoRestoreInput } from '../../core/undo';
 import type { BulkJobResult } from '../../workflows/point-in-time-restore';
 import { pauseSignal, resumeSignal } from '../../workflows/point-in-time-restore';
-import { undoProgressQuery, UndoRestoreResult } from '../../workflows/undo-restore';
+import { UndoProgress, undoProgressQuery, UndoRestoreResult } from '../../workflows/undo-restore';
 import { buildHistory, History } from '../helpers/history';
 import { createBucket, getBytes, primary, put, sleep, uniqueBucket, versionList } from '../helpers/s3';
 import { temporalEnv, testWorker } from '../helpers/temporal';
@@ -86,6 +86,30 @@ function expectSame(
 const dataVersions = (list: string[]) =>
   list.filter((v) => v.includes('|version|')).map((v) => v.replace(/\|latest$/, '|'));
 
+/** `count` keys good at T, all overwritten after ("bad"), then restored in place to T. */
+async function restoredBadDeploy(label: string, count: number, pageSize: number) {
+  const bucket = await createBucket(uniqueBucket(label));
+  const keys = Array.from({ length: count }, (_, i) => `k/${String(i).padStart(4, '0')}`);
+  await Promise.all(keys.map((k) => put(bucket, k, `good ${k}`)));
+  await sleep(1100);
+  const at = new Date().toISOString();
+  await sleep(1100);
+  await Promise.all(keys.map((k) => put(bucket, k, `bad ${k}`)));
+  const r = await restore({ source: { bucket }, at, pageSize });
+  return { bucket, keys, r };
+}
+
+/** Waits until the running undo has put at least `n` keys back. */
+async function untilPutBack(
+  handle: { query: (q: typeof undoProgressQuery) => Promise<UndoProgress> },
+  n: number,
+) {
+  for (let i = 0; (await handle.query(undoProgressQuery)).applied.keys < n; i++) {
+    if (i > 600) throw new Error('the undo did not start putting keys back');
+    await sleep(50);
+  }
+}
+
 describe('undoRestore', () => {
   it('puts every key an in-place restore in 2 parts changed back as it was; no data version is lost', async () => {
     const h = await buildHistory(uniqueBucket('undo-inplace'));
@@ -157,22 +181,12 @@ describe('undoRestore', () => {
   });
 
   it('pauses (nothing written while paused), resumes, and ends with exact counts', async () => {
-    const bucket = await createBucket(uniqueBucket('undo-pause'));
-    const keys = Array.from({ length: 240 }, (_, i) => `k/${String(i).padStart(4, '0')}`);
-    await Promise.all(keys.map((k) => put(bucket, k, `good ${k}`)));
-    await sleep(1100);
-    const at = new Date().toISOString();
-    await sleep(1100);
-    await Promise.all(keys.map((k) => put(bucket, k, `bad ${k}`)));
-    const r = await restore({ source: { bucket }, at, pageSize: 120 });
+    const { bucket, keys, r } = await restoredBadDeploy('undo-pause', 240, 120);
     expect(r.applied.copy).toBe(keys.length);
 
     const handle = await start('undoRestore', { jobId: r.workflowId, concurrency: 1 });
     const progress = () => handle.query(undoProgressQuery);
-    for (let i = 0; (await progress()).applied.keys < 20; i++) {
-      if (i > 600) throw new Error('the undo did not start putting keys back');
-      await sleep(50);
-    }
+    await untilPutBack(handle, 20);
     await handle.signal(pauseSignal);
     for (
       let i = 0;
@@ -204,20 +218,10 @@ describe('undoRestore', () => {
   });
 
   it('cancelled part-way, leaves a report whose counts match what was put back; run again, it finishes', async () => {
-    const bucket = await createBucket(uniqueBucket('undo-cancel'));
-    const keys = Array.from({ length: 200 }, (_, i) => `k/${String(i).padStart(4, '0')}`);
-    await Promise.all(keys.map((k) => put(bucket, k, `good ${k}`)));
-    await sleep(1100);
-    const at = new Date().toISOString();
-    await sleep(1100);
-    await Promise.all(keys.map((k) => put(bucket, k, `bad ${k}`)));
-    const r = await restore({ source: { bucket }, at, pageSize: 100 });
+    const { bucket, keys, r } = await restoredBadDeploy('undo-cancel', 200, 100);
 
     const handle = await start('undoRestore', { jobId: r.workflowId, concurrency: 1 });
-    for (let i = 0; (await handle.query(undoProgressQuery)).applied.keys < 10; i++) {
-      if (i > 600) throw new Error('the undo did not start putting keys back');
-      await sleep(50);
-    }
+    await untilPutBack(handle, 10);
     await handle.cancel();
     const err = await handle.result().catch((e: unknown) => e);
     expect((err as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
