@@ -1,6 +1,5 @@
-// Activities of version recovery: read a key's versions, copy a version back, remove delete markers, presign.
-import { DeleteObjectCommand, GetBucketVersioningCommand, GetObjectCommand } from '@aws-sdk/client-s3';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+// Activities of version recovery: read a key's versions, copy a version back, remove delete markers.
+import { DeleteObjectCommand, GetBucketVersioningCommand } from '@aws-sdk/client-s3';
 import { ApplicationFailure } from '@temporalio/common';
 import { ErrorType } from '../core/errors';
 import { bareEtag, VersionEntry } from '../core/versions';
@@ -152,15 +151,6 @@ export function createVersionRecoveryActivities(deps: S3Deps) {
         if (s3Status(err) === 404) return null; // deleted: current is a delete marker, or no such key
         throw classifyS3Error(err, `${ref.region}/${ref.bucket}/${ref.key}`);
       }
-    },
-
-    /** A short-lived GET URL for one version. It is a bearer link: whoever holds it can read the object. */
-    presignVersion: async (ref: KeyRef & { versionId: string; expiresSeconds: number }): Promise<string> => {
-      return getSignedUrl(
-        s3For(deps, ref.region),
-        new GetObjectCommand({ Bucket: ref.bucket, Key: ref.key, VersionId: ref.versionId }),
-        { expiresIn: ref.expiresSeconds },
-      );
     },
   };
 }

@@ -13,7 +13,7 @@ import { createS3Client } from '../worker/clients';
 import { ConfigError, loadConfig } from '../worker/config';
 import { pauseSignal, resumeSignal, setConcurrencyUpdate } from '../workflows/point-in-time-restore';
 import { UndoProgress, undoProgressQuery } from '../workflows/undo-restore';
-import { downloadVersion } from './download';
+import { downloadVersion, presignVersion } from './download';
 import { regionCommands, replicaStatusCommand } from './region-commands';
 import { fitLine, formatBytes, formatSteps, progressBar, table } from './format';
 import {
@@ -127,7 +127,7 @@ function summarizeRecovery(r: VersionRecoveryResult, config: LifeboatConfig): st
               ? 'nothing: already current'
               : 'resolved',
         o.newVersionId ?? o.versionId,
-        o.presignedUrl ?? (o.previousVersionId ? `undo: copy ${o.previousVersionId} back` : ''),
+        o.previousVersionId ? `undo: copy ${o.previousVersionId} back` : '',
       ]);
   lines.push(table(['KEY', 'ACTION', 'VERSION NOW', 'NOTE'], rows));
   lines.push('');
@@ -155,9 +155,14 @@ async function recover(
     at: opts.at,
     dryRun: opts.dryRun ?? false,
     reason: opts.reason,
-    presignSeconds: opts.presign !== undefined ? Number(opts.presign) : undefined,
   };
   validateVersionRecovery(input);
+  const presignSeconds = opts.presign !== undefined ? Number(opts.presign) : undefined;
+  if (
+    presignSeconds !== undefined &&
+    !(Number.isInteger(presignSeconds) && presignSeconds >= 1 && presignSeconds <= 604800)
+  )
+    throw new UsageError(`--presign expects whole seconds from 1 to 604800 (7 days), got "${opts.presign}"`);
   if (action === 'download' && opts.out === undefined && opts.presign === undefined) {
     throw new UsageError(
       'download needs --out <path> (write the bytes here) or --presign <seconds> (print a URL)',
@@ -172,6 +177,21 @@ async function recover(
     return;
   }
   const result = (await handle.result()) as VersionRecoveryResult;
+  if (action === 'download' && presignSeconds !== undefined && opts.out === undefined) {
+    // Signed here from the version id the workflow returned: the URL is printed once, kept nowhere.
+    const version = result.outcomes[0].versionId!;
+    const url = await presignVersion(s3Of(config, opts.region), bucket, keys[0], version, presignSeconds);
+    const expiresAt = new Date(Date.now() + presignSeconds * 1000).toISOString();
+    out(json, { ...result, presigned: { url, versionId: version, expiresAt } }, () =>
+      [
+        summarizeRecovery(result, config),
+        '',
+        `URL of ${keys[0]} version ${version} (valid until ${expiresAt}):`,
+        url,
+      ].join('\n'),
+    );
+    return;
+  }
   if (action === 'download' && opts.out !== undefined) {
     const version = result.outcomes[0].versionId!;
     const file = resolve(opts.out);
@@ -235,7 +255,7 @@ function recoverCommand(program: Command): void {
       .option('--out <path>', 'write the bytes to this file')
       .option(
         '--presign <seconds>',
-        'also return a presigned URL valid this long (max 3600; it is stored in history)',
+        'print a URL valid this long instead (max 604800), signed on this machine: it is stored nowhere',
       ),
   ).action(async (bucket: string, key: string, opts: RecoverOptions, cmd: Command) =>
     recover(cmd, 'download', bucket, [key], opts),

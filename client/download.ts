@@ -1,5 +1,7 @@
-// Writes one version's exact bytes to a local file, checked against the size and (single-part) ETag.
+// Writes one version's exact bytes to a local file, checked against the size and (single-part) ETag;
+// or signs a short-lived URL for it, here on the operator's machine (never in a workflow's history).
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
@@ -53,4 +55,20 @@ export async function downloadVersion(
     await rm(tmp, { force: true });
     throw err;
   }
+}
+
+/**
+ * A GET URL for one version, valid `seconds`. It is a bearer credential: signed by the CLI from the
+ * version id the workflow returned, so it is printed once and stored nowhere.
+ */
+export async function presignVersion(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  versionId: string,
+  seconds: number,
+): Promise<string> {
+  return getSignedUrl(s3, new GetObjectCommand({ Bucket: bucket, Key: key, VersionId: versionId }), {
+    expiresIn: seconds,
+  });
 }

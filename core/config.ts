@@ -94,6 +94,11 @@ export const TemporalSettings = z
     address: z.string().min(1).default('127.0.0.1:7233'),
     namespace: z.string().min(1).default('default'),
     taskQueue: z.string().min(1).default('lifeboat'),
+    /**
+     * The queue of the bucket lock workflows, which every Lifeboat worker polls besides its own: one
+     * arbiter per bucket whichever queue a job runs on.
+     */
+    lockTaskQueue: z.string().min(1).default('lifeboat-locks'),
     /** Web UI base URL, for links the CLI prints. */
     webUi: z.string().optional(),
     /** Name of the environment variable holding a Temporal Cloud API key. */
@@ -112,6 +117,18 @@ export const TemporalSettings = z
   .strict();
 export type TemporalSettings = z.infer<typeof TemporalSettings>;
 
+/** How the worker authenticates its webhook calls (failover and failback notices). */
+export const WebhookSettings = z
+  .object({
+    /**
+     * Environment variable holding the shared secret: each call carries x-lifeboat-timestamp and
+     * x-lifeboat-signature: sha256=HMAC-SHA256(secret, "<timestamp>.<body>") in hex.
+     */
+    secretVar: z.string().min(1).optional(),
+  })
+  .strict();
+export type WebhookSettings = z.infer<typeof WebhookSettings>;
+
 /** Where plans, undo manifests, failure lists and reports are written. */
 export const ReportsLocation = z
   .object({ region: regionName, bucket: bucketName, prefix: z.string().default('lifeboat/') })
@@ -124,12 +141,14 @@ export const LifeboatConfig = z
       address: '127.0.0.1:7233',
       namespace: 'default',
       taskQueue: 'lifeboat',
+      lockTaskQueue: 'lifeboat-locks',
     }),
     regions: z.record(regionName, RegionProfile).refine((r) => Object.keys(r).length > 0, {
       message: 'expected at least one region profile',
     }),
     protectedBuckets: z.record(z.string().min(1), ProtectedBucket).default({}),
     reports: ReportsLocation.optional(),
+    webhook: WebhookSettings.optional(),
   })
   .strict()
   .superRefine((cfg, ctx) => {

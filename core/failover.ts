@@ -1,9 +1,42 @@
 // Cross-region failover and failback: inputs, the active-region record, and the go/no-go decision.
 import { z } from 'zod';
 import { BucketPair } from './replication';
+import { gateFields, leaseFields } from './safety';
 import { bucketName, isoInstant, regionName } from './schema';
 
 const side = z.object({ region: regionName, bucket: bucketName }).strict();
+
+/** Query parameters that carry a credential in webhook URLs (tokens, keys, signatures, passwords). */
+const CREDENTIAL_PARAM =
+  /^(x-amz-.*|.*token.*|.*secret.*|.*passw.*|.*signature.*|sig|key|api[-_]?key|apikey|auth.*|code|access[-_]?key.*|client[-_]?secret)$/i;
+
+/**
+ * Why a webhook URL carries a credential (user:password@, a token in the query), or undefined. A
+ * workflow input is kept in history for all to read: the secret comes from the configuration
+ * (webhook.secretVar), and the worker signs each call with it.
+ */
+export function webhookCredential(url: string): string | undefined {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return undefined; // the url check itself reports it
+  }
+  if (u.username || u.password)
+    return 'carries a user name or password (user:password@): inputs are kept in history; set webhook.secretVar in the configuration instead';
+  for (const name of u.searchParams.keys())
+    if (CREDENTIAL_PARAM.test(name))
+      return `carries a credential in its query ("${name}"): inputs are kept in history; set webhook.secretVar in the configuration instead`;
+  return undefined;
+}
+
+const webhookUrl = z
+  .url()
+  .refine((u) => /^https?:/i.test(u), { message: 'expected an http or https URL' })
+  .superRefine((u, ctx) => {
+    const why = webhookCredential(u);
+    if (why) ctx.addIssue({ code: 'custom', message: why });
+  });
 
 /** Where applications and the CLI read which side of a pair to use: one small JSON object per side. */
 export const DEFAULT_RECORD_KEY = '.lifeboat/active-region.json';
@@ -43,8 +76,11 @@ export const RegionFailoverInput = z
     reverseReplication: z.boolean().default(true),
     /** Key of the active-region record in each side's bucket. */
     recordKey: z.string().min(1).max(1024).default(DEFAULT_RECORD_KEY),
-    /** Told (HTTP POST, JSON) when direct access switches; no credentials in the URL, please. */
-    webhookUrl: z.url().optional(),
+    /**
+     * Told (HTTP POST, JSON) when direct access switches. No credentials in the URL (refused): the
+     * worker signs each call with the configuration's webhook secret (x-lifeboat-signature).
+     */
+    webhookUrl: webhookUrl.optional(),
     /** The RPO objective in seconds: the gate shows whether the replica's measured lag is within it. */
     rpoObjectiveSeconds: z.number().nonnegative().optional(),
     reason: z.string().max(500).optional(),
@@ -74,8 +110,13 @@ export const RegionFailbackInput = z
     /** How long the platform's own catch-up may take before the bulk transfer does the rest. */
     catchUpTimeoutSeconds: z.number().int().min(0).max(86400).default(900),
     recordKey: z.string().min(1).max(1024).default(DEFAULT_RECORD_KEY),
-    webhookUrl: z.url().optional(),
+    webhookUrl: webhookUrl.optional(),
     reason: z.string().max(500).optional(),
+    /** The bulk transfer of the delta holds a lease on the source bucket and passes the gate: these are its settings. */
+    ...leaseFields,
+    /** A failback waits for a job writing to the source bucket to end (default), instead of failing at the end. */
+    waitForLease: z.boolean().default(true),
+    ...gateFields,
   })
   .strict()
   .superRefine(notTheSameSide);

@@ -1,5 +1,7 @@
 // Point-in-time restore as pure logic: for one key's versions and a time T, what makes it as it was at T.
 import { z } from 'zod';
+import { ChangeKind } from './gate';
+import { gateFields, leaseFields, refineAtAfterS3Epoch, refinePrefixes } from './safety';
 import { bucketName, isoInstant, regionName } from './schema';
 import { currentEntry, deleteMarkersOnTop, entryLiveAt, newestFirst, VersionEntry } from './versions';
 
@@ -182,6 +184,18 @@ export function addCounts(a: PlanCounts, b: PlanCounts): PlanCounts {
   };
 }
 
+/**
+ * What an action does to the key a reader sees, for the blast-radius gate: a delete; an overwrite
+ * (the current object is replaced by other content); a create (content where there was none).
+ */
+export function changeKindOf(action: RestoreAction | null): ChangeKind {
+  if (!action) return 'none';
+  if (action.action === 'delete') return 'delete';
+  if (action.action === 'remove-markers') return 'create';
+  const p = action.previous.kind;
+  return p === 'version' || p === 'object' ? 'overwrite' : 'create';
+}
+
 export function countAction(counts: PlanCounts, action: RestoreAction | null): PlanCounts {
   const c = { ...counts, keys: counts.keys + 1 };
   if (!action) c.unchanged += 1;
@@ -239,10 +253,25 @@ export const PointInTimeRestoreInput = z
     /** Set by the parent of a split job: the key range of this part (after `afterKey`, up to `untilKey`). */
     range: keyRange.optional(),
     reason: z.string().max(500).optional(),
+    /**
+     * An `at` before the oldest version in scope plans "delete everything" (in place) or "copy
+     * nothing": refused as a mistyped time unless this is set.
+     */
+    allowDeleteAll: z.boolean().default(false),
+    ...leaseFields,
+    ...gateFields,
   })
   .strict()
   .superRefine((input, ctx) => {
     refineParts(input, ctx);
+    refinePrefixes(
+      [
+        { path: ['source'], prefix: input.source.prefix },
+        { path: ['target'], prefix: input.target?.prefix },
+      ],
+      ctx,
+    );
+    refineAtAfterS3Epoch(input.at, ctx, input.allowDeleteAll);
     if (input.from !== undefined && Date.parse(input.from) >= Date.parse(input.at)) {
       ctx.addIssue({ code: 'custom', path: ['from'], message: 'must be before "at"' });
     }
@@ -294,10 +323,20 @@ export const BulkCopyInput = z
     /** Set by the parent of a split job: the key range of this part (after `afterKey`, up to `untilKey`). */
     range: keyRange.optional(),
     reason: z.string().max(500).optional(),
+    ...leaseFields,
+    ...gateFields,
   })
   .strict()
   .superRefine((input, ctx) => {
     refineParts(input, ctx);
+    refinePrefixes(
+      [
+        { path: ['source'], prefix: input.source.prefix },
+        { path: ['target'], prefix: input.target.prefix },
+      ],
+      ctx,
+    );
+    refineAtAfterS3Epoch(input.at, ctx);
     const { source: s, target: t } = input;
     if (
       t.region === s.region &&

@@ -1,7 +1,9 @@
 // Undoing an in-place point-in-time restore, as pure logic: from the undo manifest's record of a key
 // (what it was before the restore touched it) and the key's versions now, what puts it back.
 import { z } from 'zod';
+import { ChangeKind } from './gate';
 import { PreviousState, RestoreAction } from './pitr';
+import { gateFields, leaseFields } from './safety';
 import { currentEntry, deleteMarkersOnTop, newestFirst, VersionEntry } from './versions';
 
 /** One line of an undo manifest (`<job>/undo/page-N/attempt-M.jsonl`), written before the key was touched. */
@@ -40,6 +42,14 @@ export const emptyUndoCounts = (): UndoCounts => ({
   conflicts: 0,
 });
 
+/** What an undo action does to the key a reader sees, for the blast-radius gate. */
+export function undoChangeKind(a: UndoAction | null): ChangeKind {
+  if (a === null || a.action === 'conflict') return 'none';
+  if (a.action === 'add-marker') return 'delete';
+  if (a.action === 'copy') return 'overwrite';
+  return 'create';
+}
+
 export function countUndo(c: UndoCounts, a: UndoAction | null): UndoCounts {
   const n = { ...c, keys: c.keys + 1 };
   if (a === null) n.unchanged++;
@@ -70,6 +80,8 @@ export const UndoRestoreInput = z
     /** Keys in flight at once. */
     concurrency: z.number().int().min(1).max(256).default(32),
     reason: z.string().max(500).optional(),
+    ...leaseFields,
+    ...gateFields,
   })
   .strict();
 export type UndoRestoreInput = z.input<typeof UndoRestoreInput>;

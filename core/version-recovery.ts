@@ -1,6 +1,7 @@
 // Version recovery as pure logic: the workflow's input schema and, for each key, what to do given its versions.
 import { z } from 'zod';
 import { ErrorType, Refusal } from './errors';
+import { leaseFields } from './safety';
 import { bucketName, isoInstant, objectKey, regionName, versionId } from './schema';
 import { currentEntry, deleteMarkersOnTop, entryLiveAt, newestFirst, VersionEntry } from './versions';
 
@@ -27,10 +28,14 @@ export const VersionRecoveryInput = z
     at: isoInstant.optional(),
     /** Plan and report, change nothing. */
     dryRun: z.boolean().default(false),
-    /** download only: also return a presigned GET URL valid this many seconds (it lands in history). */
-    presignSeconds: z.number().int().min(1).max(3600).optional(),
+    /**
+     * No longer taken: a presigned URL is a bearer credential and would be stored in the run's
+     * history. `lifeboat recover download --presign` signs one on the operator's machine instead.
+     */
+    presignSeconds: z.unknown().optional(),
     /** Free text kept in the step log and report: why this recovery was run. */
     reason: z.string().max(500).optional(),
+    ...leaseFields,
   })
   .strict()
   .superRefine((input, ctx) => {
@@ -44,11 +49,12 @@ export const VersionRecoveryInput = z
         message: 'a version id belongs to one key: give { key, versionId } per key instead',
       });
     }
-    if (input.presignSeconds !== undefined && input.action !== 'download') {
+    if (input.presignSeconds !== undefined) {
       ctx.addIssue({
         code: 'custom',
         path: ['presignSeconds'],
-        message: 'only valid with action "download"',
+        message:
+          'is no longer taken: a presigned URL is a credential and would be kept in the history; the workflow returns the version id and "lifeboat recover download --presign <seconds>" signs a URL on your machine',
       });
     }
     input.keys.forEach((item, i) => {

@@ -85,6 +85,7 @@ export function localStackConfig(profile: StackProfile = readStackProfile()): Li
       address: profile.temporal.address,
       namespace: profile.temporal.namespace,
       taskQueue: 'lifeboat',
+      lockTaskQueue: 'lifeboat-locks',
       webUi: profile.temporal.webUi,
     },
     regions,

@@ -46,7 +46,6 @@ export interface KeyOutcome {
   /** Verified after the change: what a reader gets now. */
   currentEtag?: string;
   currentSize?: number;
-  presignedUrl?: string;
 }
 
 export interface VersionRecoveryResult {
@@ -161,19 +160,9 @@ export async function versionRecovery(input: VersionRecoveryInput): Promise<Vers
               removedMarkers: plan.markerVersionIds,
             };
           case 'download':
-            return {
-              key: plan.key,
-              action: plan.action,
-              versionId: plan.versionId,
-              presignedUrl:
-                req.presignSeconds !== undefined
-                  ? await reads.presignVersion({
-                      ...ref,
-                      versionId: plan.versionId,
-                      expiresSeconds: req.presignSeconds,
-                    })
-                  : undefined,
-            };
+            // The version id only: the CLI reads the bytes (or signs a URL) on the operator's
+            // machine, so no bearer URL is ever kept in this run's history.
+            return { key: plan.key, action: plan.action, versionId: plan.versionId };
           case 'none':
             return { key: plan.key, action: plan.action, versionId: plan.versionId };
         }

@@ -6,6 +6,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { randomBytes } from 'node:crypto';
 import { VersionRecoveryInput } from '../../core/version-recovery';
+import { presignVersion } from '../../client/download';
 import type { VersionRecoveryResult } from '../../workflows/version-recovery';
 import { stepsQuery } from '../../workflows/lib/steps';
 import {
@@ -183,7 +184,7 @@ describe('remove-delete-marker', () => {
 });
 
 describe('download', () => {
-  it('resolves a version and returns a short-lived URL that serves its exact bytes', async () => {
+  it('resolves a version; a URL signed from the returned id serves its exact bytes, and no URL is in history', async () => {
     const bucket = await createBucket(uniqueBucket('vr-dl'));
     const original = randomBytes(2048);
     const v1 = await put(bucket, 'img.png', original);
@@ -195,13 +196,22 @@ describe('download', () => {
       bucket,
       keys: ['img.png'],
       versionId: v1,
-      presignSeconds: 60,
     });
 
     expect(result.outcomes[0].versionId).toBe(v1);
-    const res = await fetch(result.outcomes[0].presignedUrl!);
+    // The CLI signs the URL itself (client/download.ts), from the version id the workflow returned.
+    const url = await presignVersion(primary, bucket, 'img.png', result.outcomes[0].versionId!, 60);
+    const res = await fetch(url);
     expect(Buffer.from(await res.arrayBuffer()).equals(original)).toBe(true);
     expect(await versionList(bucket)).toEqual(before);
+    const history = JSON.stringify(await env.client.workflow.getHandle(result.workflowId).fetchHistory());
+    expect(history).not.toMatch(/X-Amz-Signature|X-Amz-Credential/i);
+  });
+
+  it('refuses presignSeconds: a URL in the result would be a credential kept in history', async () => {
+    const f = await refusal({ action: 'download', bucket: 'any-bucket', keys: ['a'], presignSeconds: 60 });
+    expect(f.type).toBe('InvalidInput');
+    expect(f.message).toMatch(/presignSeconds.*no longer taken.*--presign/);
   });
 });
 
