@@ -10,6 +10,7 @@ import {
 import { ApplicationFailure } from '@temporalio/common';
 import { ErrorType } from '../core/errors';
 import { ActiveRegionRecord, newerRecord } from '../core/failover';
+import { createHmac } from 'node:crypto';
 import { S3Deps, s3For } from './deps';
 import { classifyS3Error, s3ErrorName, s3Status } from './s3/errors';
 import { activitySignal } from './s3/signal';
@@ -41,7 +42,18 @@ function errorText(err: unknown): string {
   return [name, code, message].filter((x, i, all) => x && all.indexOf(x) === i).join(': ');
 }
 
-export function createFailoverActivities(deps: S3Deps) {
+export interface WebhookDeps {
+  /** The shared secret of webhook calls, from the configuration's webhook.secretVar (never an input). */
+  webhookSecret?: string;
+}
+
+/** Headers proving a webhook call comes from this worker: HMAC-SHA256 over "<timestamp>.<body>". */
+export function webhookSignature(secret: string, body: string, timestamp: string): Record<string, string> {
+  const mac = createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex');
+  return { 'x-lifeboat-timestamp': timestamp, 'x-lifeboat-signature': `sha256=${mac}` };
+}
+
+export function createFailoverActivities(deps: S3Deps & WebhookDeps) {
   /** Reads one side's record; undefined when it is absent (or the side does not answer). */
   async function readRecord(
     side: Side,
@@ -165,10 +177,14 @@ export function createFailoverActivities(deps: S3Deps) {
 
     /** POSTs the event as JSON to the operator's webhook (2xx expected; retried otherwise). */
     notifyWebhook: async (input: { url: string; event: unknown }): Promise<{ status: number }> => {
+      const body = JSON.stringify(input.event);
+      const signed = deps.webhookSecret
+        ? webhookSignature(deps.webhookSecret, body, new Date().toISOString())
+        : {};
       const res = await fetch(input.url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(input.event),
+        headers: { 'content-type': 'application/json', ...signed },
+        body,
         signal: withTimeout(10_000),
       });
       if (res.status >= 400 && res.status < 500 && res.status !== 429) {

@@ -143,7 +143,7 @@ export async function listCompleteKeys(
  * The target's current objects for the target keys in (first, last], by key. `last` is known only
  * once the source page is listed: the first target page is requested at once, beside that listing.
  */
-async function listTargetRange(
+export async function listTargetRange(
   s3: S3Client,
   bucket: string,
   prefix: string,

@@ -18,6 +18,14 @@ export const ErrorType = {
   SourceUnavailable: 'SourceUnavailable',
   ApprovalTimedOut: 'ApprovalTimedOut',
   FailoverRejected: 'FailoverRejected',
+  /** A job stopped at the blast-radius gate was rejected: nothing was written. */
+  GateRejected: 'GateRejected',
+  /** An `at` before the oldest version in scope: the plan would delete every key (allowDeleteAll to mean it). */
+  AtBeforeHistory: 'AtBeforeHistory',
+  /** Another job holds a lease on an overlapping range of the bucket. */
+  LeaseHeld: 'LeaseHeld',
+  /** The job's lease was broken, or expired and was taken by another job: it stopped. */
+  LeaseLost: 'LeaseLost',
   /** The endpoint does not support the request (e.g. PutBucketReplication on Ceph RGW). */
   ReplicationNotSupported: 'ReplicationNotSupported',
 } as const;

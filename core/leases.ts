@@ -275,6 +275,16 @@ export function nextExpiry(table: LeaseTable): number | undefined {
   return times.length > 0 ? Math.min(...times) : undefined;
 }
 
+/** The lock workflow's type and the names of its updates and query (activities and the CLI call them by name). */
+export const LOCK_WORKFLOW_TYPE = 'bucketLock';
+export const LOCK_UPDATES = {
+  acquire: 'acquireLease',
+  renew: 'renewLease',
+  release: 'releaseLease',
+  break: 'breakLease',
+} as const;
+export const LOCK_QUERY = 'leases';
+
 /** `lock/<region>/<bucket>`: one lock workflow per bucket, whichever way a job was started. */
 export function lockWorkflowId(region: string, bucket: string): string {
   return `lock/${region}/${bucket}`;

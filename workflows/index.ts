@@ -5,3 +5,4 @@ export { regionFailover } from './region-failover';
 export { regionFailback } from './region-failback';
 export { verifyReplica } from './verify-replica';
 export { undoRestore } from './undo-restore';
+export { bucketLock } from './bucket-lock';

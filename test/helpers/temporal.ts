@@ -1,7 +1,6 @@
 // Test helpers on the real Temporal dev server: a client and a worker on a queue of the test's own.
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
-import { createWorker, WorkerOptions } from '../../worker/worker';
+import { createWorker, LifeboatWorker, WorkerOptions } from '../../worker/worker';
 import { config } from './s3';
 
 export async function temporalEnv(): Promise<TestWorkflowEnvironment> {
@@ -11,6 +10,6 @@ export async function temporalEnv(): Promise<TestWorkflowEnvironment> {
   });
 }
 
-export async function testWorker(taskQueue: string, options: WorkerOptions = {}): Promise<Worker> {
+export async function testWorker(taskQueue: string, options: WorkerOptions = {}): Promise<LifeboatWorker> {
   return createWorker(config, { ...options, taskQueue });
 }

@@ -2,7 +2,7 @@
 // history kept, idempotent, dry run, into another bucket.
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
+import type { LifeboatWorker as Worker } from '../../worker/worker';
 import { PointInTimeRestoreInput, BulkCopyInput } from '../../core/pitr';
 import type { BulkJobResult } from '../../workflows/point-in-time-restore';
 import { buildHistory, History } from '../helpers/history';

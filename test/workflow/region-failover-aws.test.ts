@@ -15,7 +15,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
+import type { LifeboatWorker as Worker } from '../../worker/worker';
 import { createAwsReplicationProvider, awsReplicationDeps } from '../../activities/replication/aws';
 import type { LifeboatConfig, RegionProfile } from '../../core/config';
 import { DEFAULT_RECORD_KEY } from '../../core/failover';

@@ -6,7 +6,7 @@ import { CreateBucketCommand, DeleteObjectCommand, HeadObjectCommand, S3Client }
 import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
+import type { LifeboatWorker as Worker } from '../../worker/worker';
 import { createCephReplicationProvider } from '../../activities/replication/ceph';
 import { DEFAULT_RECORD_KEY } from '../../core/failover';
 import type { BucketPair } from '../../core/replication';

@@ -5,7 +5,7 @@ import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { WorkflowFailedError } from '@temporalio/client';
 import { CancelledFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
+import type { LifeboatWorker as Worker } from '../../worker/worker';
 import { PointInTimeRestoreInput } from '../../core/pitr';
 import { UndoRestoreInput } from '../../core/undo';
 import type { BulkJobResult } from '../../workflows/point-in-time-restore';

@@ -12,7 +12,7 @@ import {
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
+import type { LifeboatWorker as Worker } from '../../worker/worker';
 import { randomBytes } from 'node:crypto';
 import { connect, createServer, Server, Socket } from 'node:net';
 import { VerifyReplicaInput } from '../../core/replica-diff';

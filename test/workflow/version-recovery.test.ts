@@ -3,7 +3,7 @@ import { GetObjectTaggingCommand } from '@aws-sdk/client-s3';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
+import type { LifeboatWorker as Worker } from '../../worker/worker';
 import { randomBytes } from 'node:crypto';
 import { VersionRecoveryInput } from '../../core/version-recovery';
 import { presignVersion } from '../../client/download';
