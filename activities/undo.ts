@@ -1,6 +1,6 @@
 // Undo of an in-place point-in-time restore: reads the restore's report and undo manifests from the
 // reports location and puts each key it touched back as it was, one manifest page per activity.
-import { DeleteObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import { ErrorType } from '../core/errors';
 import {
@@ -12,7 +12,10 @@ import {
   planUndoKey,
   UndoAction,
   UndoCounts,
+  undoChangeKind,
+  UndoRecord,
 } from '../core/undo';
+import { BlastRadius, emptyBlastRadius, tallyKey } from '../core/gate';
 import { compareKeys, VersionEntry } from '../core/versions';
 import { s3For } from './deps';
 import { listReports, readReport, ReportsDeps, writeReport } from './reports';
@@ -80,6 +83,58 @@ function invalid(message: string, type: string = ErrorType.InvalidInput): never 
   throw ApplicationFailure.nonRetryable(message, type);
 }
 
+/** The undo records of one manifest page: each key's first record across the page's attempt files. */
+async function readPageRecords(deps: ReportsDeps, jobId: string, page: string): Promise<UndoRecord[]> {
+  const folder = `${jobId}/undo/${page}/`;
+  const files = (await listReports(deps, folder)).names.sort((a, b) => attemptOf(a) - attemptOf(b));
+  const attempts = await Promise.all(
+    files.map(async (f) => parseUndoManifest((await readReport(deps, f)) ?? '', f)),
+  );
+  return firstRecordPerKey(attempts);
+}
+
+/** The versions of `keys` (and of the keys between them), by key: one contiguous range, listed together. */
+async function listRange(
+  s3: S3Client,
+  source: Location,
+  keys: string[],
+): Promise<Map<string, VersionEntry[]>> {
+  const out = new Map<string, VersionEntry[]>();
+  if (keys.length === 0) return out;
+  const sorted = [...keys].sort(compareKeys);
+  const first = sorted[0];
+  const last = sorted[sorted.length - 1];
+  const { bucket, prefix } = source;
+  try {
+    // The first key on its own: a listing from a marker starts after it on AWS (at it on RGW).
+    out.set(first, await listKeyVersions(s3, bucket, first));
+    for (let after = first; ;) {
+      const page = await listCompleteKeys(s3, bucket, prefix, after, 1000, last);
+      for (const g of page.groups) out.set(g.key, g.entries);
+      if (page.done || page.groups.length === 0) return out;
+      after = page.groups[page.groups.length - 1].key;
+    }
+  } catch (err) {
+    throw classifyS3Error(err, `${source.region}/${bucket}/${prefix}`);
+  }
+}
+
+/** Manifest pages of a restore job (folder names, in order), at most `max` after `afterPage`. */
+async function manifestPages(
+  deps: ReportsDeps,
+  jobId: string,
+  afterPage: string | undefined,
+  max: number,
+): Promise<{ pages: string[]; more: boolean }> {
+  const base = `${jobId}/undo/`;
+  const { names, truncated } = await listReports(deps, base, {
+    delimiter: true,
+    startAfter: afterPage !== undefined ? `${base}${afterPage}/` : undefined,
+    max,
+  });
+  return { pages: names.map((n) => n.slice(base.length, -1)), more: truncated };
+}
+
 export function createUndoActivities(deps: ReportsDeps) {
   return {
     /** The restore's report: an in-place point-in-time restore that ran (not a dry run) can be undone. */
@@ -127,25 +182,52 @@ export function createUndoActivities(deps: ReportsDeps) {
       jobId: string;
       afterPage?: string;
       max: number;
-    }): Promise<{ pages: string[]; more: boolean }> => {
-      const base = `${input.jobId}/undo/`;
-      const { names, truncated } = await listReports(deps, base, {
-        delimiter: true,
-        startAfter: input.afterPage !== undefined ? `${base}${input.afterPage}/` : undefined,
-        max: input.max,
-      });
-      return { pages: names.map((n) => n.slice(base.length, -1)), more: truncated };
+    }): Promise<{ pages: string[]; more: boolean }> =>
+      manifestPages(deps, input.jobId, input.afterPage, input.max),
+
+    /**
+     * The whole undo planned before its first write, key by key as the pages will plan it: what it
+     * would delete (markers added), overwrite (copies back over current data) and bring back, for
+     * the blast-radius gate. Memory: one manifest page at a time.
+     */
+    surveyUndo: async (input: {
+      manifestJobIds: string[];
+      source: Location;
+      restoreStartedAt: string;
+    }): Promise<{ radius: BlastRadius; planned: UndoCounts }> => {
+      const ctx = Context.current();
+      const s3 = s3For(deps, input.source.region);
+      let radius = emptyBlastRadius();
+      let planned = emptyUndoCounts();
+      for (const jobId of input.manifestJobIds) {
+        let afterPage: string | undefined;
+        for (;;) {
+          const listed = await manifestPages(deps, jobId, afterPage, 100);
+          for (const page of listed.pages) {
+            const records = await readPageRecords(deps, jobId, page);
+            const versions = await listRange(
+              s3,
+              input.source,
+              records.map((r) => r.key),
+            );
+            for (const record of records) {
+              const plan = planUndoKey(record, versions.get(record.key) ?? [], input.restoreStartedAt);
+              planned = countUndo(planned, plan);
+              radius = tallyKey(radius, record.key, undoChangeKind(plan));
+            }
+            ctx.heartbeat({ jobId, page, keys: radius.keysInScope });
+            afterPage = page;
+          }
+          if (!listed.more) break;
+        }
+      }
+      return { radius, planned };
     },
 
     undoPage: async (input: UndoPageInput): Promise<UndoPageResult> => {
       const ctx = Context.current();
       const s3 = s3For(deps, input.source.region);
-      const folder = `${input.jobId}/undo/${input.page}/`;
-      const files = (await listReports(deps, folder)).names.sort((a, b) => attemptOf(a) - attemptOf(b));
-      const attempts = await Promise.all(
-        files.map(async (f) => parseUndoManifest((await readReport(deps, f)) ?? '', f)),
-      );
-      const records = firstRecordPerKey(attempts);
+      const records = await readPageRecords(deps, input.jobId, input.page);
 
       // Where this attempt starts: a retry from its last checkpoint; a page run again after a pause
       // from where it stopped (`startIndex`). A dry run's retry starts over (it changed nothing).
@@ -199,7 +281,11 @@ export function createUndoActivities(deps: ReportsDeps) {
 
       // The page's keys are one contiguous range of the restore's listing: listed together, a request
       // per 1,000 versions instead of one per key.
-      const versions = await listRange(todo.map((r) => r.key)).catch((err: unknown) => {
+      const versions = await listRange(
+        s3,
+        input.source,
+        todo.map((r) => r.key),
+      ).catch((err: unknown) => {
         if (ctx.cancellationSignal.aborted) throw new CancelledFailure('stopped while listing');
         throw err;
       });
@@ -246,28 +332,6 @@ export function createUndoActivities(deps: ReportsDeps) {
       // Stopped by a pause (or cancel) part-way: the workflow runs the page again from `done`.
       if (ctx.cancellationSignal.aborted && done.done < records.length) return { ...result, stopped: true };
       return result;
-
-      /** The versions of `keys` (and of the keys between them), by key. */
-      async function listRange(keys: string[]): Promise<Map<string, VersionEntry[]>> {
-        const out = new Map<string, VersionEntry[]>();
-        if (keys.length === 0) return out;
-        const sorted = [...keys].sort(compareKeys);
-        const first = sorted[0];
-        const last = sorted[sorted.length - 1];
-        const { bucket, prefix } = input.source;
-        try {
-          // The first key on its own: a listing from a marker starts after it on AWS (at it on RGW).
-          out.set(first, await listKeyVersions(s3, bucket, first));
-          for (let after = first; ;) {
-            const page = await listCompleteKeys(s3, bucket, prefix, after, 1000, last);
-            for (const g of page.groups) out.set(g.key, g.entries);
-            if (page.done || page.groups.length === 0) return out;
-            after = page.groups[page.groups.length - 1].key;
-          }
-        } catch (err) {
-          throw classifyS3Error(err, `${input.source.region}/${bucket}/${prefix}`);
-        }
-      }
 
       async function apply(plan: UndoAction): Promise<void> {
         const { bucket } = input.source;

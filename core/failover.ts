@@ -108,7 +108,17 @@ export const RegionFailbackInput = z
     /** As in regionFailover: how the first verification compares versions. */
     compareVersionIds: z.boolean().default(true),
     /** How long the platform's own catch-up may take before the bulk transfer does the rest. */
-    catchUpTimeoutSeconds: z.number().int().min(0).max(86400).default(900),
+    catchUpTimeoutSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(7 * 86400)
+      .default(900),
+    /** Seconds between checks of the replication lag during the catch-up. */
+    catchUpPollSeconds: z.number().int().min(1).max(300).default(5),
+    /** Probes of the source, and catch-up checks, per workflow run before continuing as new (bounded history). */
+    probesPerRun: z.number().int().min(1).max(2000).default(500),
+    catchUpPollsPerRun: z.number().int().min(1).max(2000).default(300),
     recordKey: z.string().min(1).max(1024).default(DEFAULT_RECORD_KEY),
     webhookUrl: webhookUrl.optional(),
     reason: z.string().max(500).optional(),

@@ -79,6 +79,8 @@ export const UndoRestoreInput = z
     dryRun: z.boolean().default(false),
     /** Keys in flight at once. */
     concurrency: z.number().int().min(1).max(256).default(32),
+    /** Manifest pages per workflow run before continuing as new (the server may suggest it sooner). */
+    pagesPerRun: z.number().int().min(1).max(10000).default(500),
     reason: z.string().max(500).optional(),
     ...leaseFields,
     ...gateFields,

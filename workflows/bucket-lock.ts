@@ -37,6 +37,8 @@ import { leaseGrantedSignal, leaseRevokedSignal } from './lib/lease';
 export interface BucketLockInput {
   region: string;
   bucket: string;
+  /** Events per run before continuing as new (default 5,000; lowered by the history-bound test). */
+  maxEventsPerRun?: number;
 }
 
 export interface BucketLockState extends LeaseTable {
@@ -179,7 +181,7 @@ export async function bucketLock(input: BucketLockInput, carried?: LeaseTable): 
       if (table.leases.length === 0 && table.waiters.length === 0 && notices.length === 0) return;
     }
     const info = workflowInfo();
-    if (info.continueAsNewSuggested || info.historyLength > MAX_EVENTS_PER_RUN) {
+    if (info.continueAsNewSuggested || info.historyLength > (input.maxEventsPerRun ?? MAX_EVENTS_PER_RUN)) {
       await condition(allHandlersFinished);
       if (notices.length === 0) return continueAsNew<typeof bucketLock>(input, table);
     }

@@ -7,6 +7,7 @@ import {
   continueAsNew,
   defineSignal,
   executeChild,
+  patched,
   proxyActivities,
   setHandler,
   sleep,
@@ -18,9 +19,9 @@ import { ErrorType } from '../core/errors';
 import { RegionFailbackInput } from '../core/failover';
 import type { BulkJobResult } from './point-in-time-restore';
 import type { BucketPair, ReplicationLag } from '../core/replication';
-import { Step } from '../core/steps';
+import { compactSteps, Step } from '../core/steps';
 import { markPhase, markRun } from './lib/search-attributes';
-import { parseWorkflowInput } from './lib/input';
+import { parseWorkflowInput, refuseExtraInput } from './lib/input';
 import { StepLog } from './lib/steps';
 import { switchDirectAccess, VerifySummary, verifyAsChild } from './region-failover';
 
@@ -48,10 +49,14 @@ export interface RegionFailbackResult {
   finishedAt: string;
 }
 
+/** What continue-as-new carries: where the failback is, counters, a compacted step log. */
 interface Carried {
   startedAt: string;
   probes: number;
   steps: Step[];
+  /** Set once the source answered: the next run goes on with the catch-up. */
+  backAt?: string;
+  catchUpStartedAt?: string;
 }
 
 const probes = proxyActivities<FailoverActivities & ReplicationActivities>({
@@ -63,21 +68,19 @@ const changes = proxyActivities<FailoverActivities & ReplicationActivities>({
   retry: { initialInterval: '2s', maximumInterval: '1 minute', maximumAttempts: 10 },
 });
 
-/** A probe is 6 history events: continue as new well before the history grows large. */
-const PROBES_PER_RUN = 500;
-const CATCH_UP_POLL_SECONDS = 5;
-
 export async function regionFailback(
   input: RegionFailbackInput,
   carried?: Carried,
+  ...extra: unknown[]
 ): Promise<RegionFailbackResult> {
+  refuseExtraInput('regionFailback', carried, extra);
   const req = parseWorkflowInput(RegionFailbackInput, input, 'regionFailback');
   const pair: BucketPair = { source: req.source, replica: req.replica };
   const id = workflowInfo().workflowId;
   const startedAt = carried?.startedAt ?? new Date().toISOString();
   const src = `${req.source.region}/${req.source.bucket}`;
   const rep = `${req.replica.region}/${req.replica.bucket}`;
-  const log = new StepLog(`failback of ${src} from ${rep}`, carried?.steps);
+  const log = new StepLog(`failback of ${src} from ${rep}`, compactSteps(carried?.steps ?? []));
   markRun('regionFailback', src);
 
   let probeNow = false;
@@ -85,55 +88,81 @@ export async function regionFailback(
     probeNow = true;
   });
 
-  // 1. Wait until the source answers: a durable timer between probes, no busy polling.
-  markPhase('waiting-for-source');
   let count = carried?.probes ?? 0;
   let probesThisRun = 0;
   const timeout = req.probeTimeoutSeconds;
-  const healthy = await log.run(
-    `wait for ${src}${carried ? ' (continued)' : ''}`,
-    async (): Promise<ProbeResult> => {
-      for (;;) {
-        const p = await probes.probeRegion({ ...req.source, timeoutSeconds: timeout });
-        count++;
-        probesThisRun++;
-        if (p.healthy) return p;
-        const waited = (Date.now() - Date.parse(startedAt)) / 1000;
-        if (waited >= req.maxWaitSeconds)
-          throw ApplicationFailure.create({
-            message: `${src} did not answer within ${req.maxWaitSeconds} s (${count} probes; last: ${p.error}): nothing was changed`,
-            type: ErrorType.SourceUnavailable,
-            nonRetryable: true,
-          });
-        if (probesThisRun >= PROBES_PER_RUN) {
-          log.closeRunning(`still down after ${count} probes; continued as new`);
-          return continueAsNew<typeof regionFailback>(input, { startedAt, probes: count, steps: log.steps });
+  // 1. Wait until the source answers: a durable timer between probes, no busy polling.
+  const waitForSource = async (): Promise<number> => {
+    markPhase('waiting-for-source');
+    const healthy = await log.run(
+      `wait for ${src}${carried ? ' (continued)' : ''}`,
+      async (): Promise<ProbeResult> => {
+        for (;;) {
+          const p = await probes.probeRegion({ ...req.source, timeoutSeconds: timeout });
+          count++;
+          probesThisRun++;
+          if (p.healthy) return p;
+          const waited = (Date.now() - Date.parse(startedAt)) / 1000;
+          if (waited >= req.maxWaitSeconds)
+            throw ApplicationFailure.create({
+              message: `${src} did not answer within ${req.maxWaitSeconds} s (${count} probes; last: ${p.error}): nothing was changed`,
+              type: ErrorType.SourceUnavailable,
+              nonRetryable: true,
+            });
+          if (probesThisRun >= req.probesPerRun) {
+            log.closeRunning(`still down after ${count} probes; continued as new`);
+            return continueAsNew<typeof regionFailback>(input, {
+              startedAt,
+              probes: count,
+              steps: compactSteps(log.steps),
+            });
+          }
+          probeNow = false;
+          await condition(() => probeNow, req.probeIntervalSeconds * 1000);
         }
-        probeNow = false;
-        await condition(() => probeNow, req.probeIntervalSeconds * 1000);
-      }
-    },
-    (p) => ({ probes: count, latencyMs: p.latencyMs }),
-    () => `${src} answers after ${count} probe(s)`,
-  );
-  void healthy;
-  const backAt = Date.now();
-  await log.run(
-    `rejoin ${src}`,
-    () => changes.rejoinRegion({ pair, region: req.source.region }),
-    undefined,
-    (steps) => steps.join('; '),
-  );
+      },
+      (p) => ({ probes: count, latencyMs: p.latencyMs }),
+      () => `${src} answers after ${count} probe(s)`,
+    );
+    void healthy;
+    const backAt = Date.now();
+    await log.run(
+      `rejoin ${src}`,
+      () => changes.rejoinRegion({ pair, region: req.source.region }),
+      undefined,
+      (steps) => steps.join('; '),
+    );
+    return backAt;
+  };
+  const backAt = carried?.backAt !== undefined ? Date.parse(carried.backAt) : await waitForSource();
 
   // 2. The platform's own catch-up (reverse replication set up by the failover), watched, not assumed.
   markPhase('catch-up');
-  const catchUpStarted = Date.now();
+  const catchUpStarted =
+    carried?.catchUpStartedAt !== undefined ? Date.parse(carried.catchUpStartedAt) : Date.now();
   let lag: ReplicationLag | undefined;
+  // A catch-up of hours continues as new every few hundred polls (runs started before this replay as they ran).
+  const boundedCatchUp = patched('catch-up-continue-as-new');
+  let pollsThisRun = 0;
   const caughtUp = await log.run(
-    'platform catch-up',
+    `platform catch-up${carried?.catchUpStartedAt ? ' (continued)' : ''}`,
     async () => {
-      const deadline = Date.now() + req.catchUpTimeoutSeconds * 1000;
+      const deadline = catchUpStarted + req.catchUpTimeoutSeconds * 1000;
       for (;;) {
+        if (
+          boundedCatchUp &&
+          (pollsThisRun >= req.catchUpPollsPerRun || workflowInfo().continueAsNewSuggested)
+        ) {
+          log.closeRunning(`not caught up after ${pollsThisRun} polls this run; continued as new`);
+          return continueAsNew<typeof regionFailback>(input, {
+            startedAt,
+            probes: count,
+            steps: compactSteps(log.steps),
+            backAt: new Date(backAt).toISOString(),
+            catchUpStartedAt: new Date(catchUpStarted).toISOString(),
+          });
+        }
+        pollsThisRun++;
         try {
           lag = await probes.replicationLag(pair);
           if (lag.caughtUp) return true;
@@ -141,7 +170,7 @@ export async function regionFailback(
           // The platform cannot say yet (its sync status is coming back up with it): ask again.
         }
         if (Date.now() >= deadline) return false;
-        await sleep(CATCH_UP_POLL_SECONDS * 1000);
+        await sleep(req.catchUpPollSeconds * 1000);
       }
     },
     () => ({ seconds: (Date.now() - catchUpStarted) / 1000 }),
@@ -167,6 +196,9 @@ export async function regionFailback(
     // that only the source has (written before the outage, never replicated) are not touched.
     const at = new Date().toISOString();
     const transferId = `${id}/transfer`;
+    log.progress(
+      `transfer of the delta running as ${transferId}: should it stop at its blast-radius gate, approve it with "lifeboat approve ${transferId}"`,
+    );
     const r = await log.run(
       'bulk transfer of the delta',
       () =>
@@ -179,6 +211,14 @@ export async function regionFailback(
               at,
               deleteKeysCreatedAfter: true,
               reason: `failback ${id}`,
+              waitForLease: req.waitForLease,
+              leaseTtlSeconds: req.leaseTtlSeconds,
+              autoApprove: req.autoApprove,
+              maxDeleteFraction: req.maxDeleteFraction,
+              maxDeleteKeys: req.maxDeleteKeys,
+              maxOverwriteFraction: req.maxOverwriteFraction,
+              maxOverwriteKeys: req.maxOverwriteKeys,
+              approvalTimeoutSeconds: req.approvalTimeoutSeconds,
             },
           ],
         }),

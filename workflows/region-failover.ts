@@ -18,7 +18,7 @@ import type { BucketPair, ReplicationLag } from '../core/replication';
 import { BEHIND_CLASSES, DIFF_CLASSES, DiffClass } from '../core/replica-diff';
 import { Step } from '../core/steps';
 import { markPhase, markRun } from './lib/search-attributes';
-import { parseWorkflowInput } from './lib/input';
+import { parseWorkflowInput, refuseExtraInput } from './lib/input';
 import { StepLog } from './lib/steps';
 import { verifyReplica, VerifyReplicaResult } from './verify-replica';
 
@@ -171,7 +171,11 @@ export async function switchDirectAccess(
   return record;
 }
 
-export async function regionFailover(input: RegionFailoverInput): Promise<RegionFailoverResult> {
+export async function regionFailover(
+  input: RegionFailoverInput,
+  ...extra: unknown[]
+): Promise<RegionFailoverResult> {
+  refuseExtraInput('regionFailover', undefined, extra);
   const req = parseWorkflowInput(RegionFailoverInput, input, 'regionFailover');
   const pair: BucketPair = { source: req.source, replica: req.replica };
   const startedAt = new Date().toISOString();

@@ -35,9 +35,9 @@ import {
   rpoSeconds,
   VerifyReplicaInput,
 } from '../core/replica-diff';
-import { Step } from '../core/steps';
+import { compactSteps, Step } from '../core/steps';
 import { markPhase, markRun } from './lib/search-attributes';
-import { parseWorkflowInput } from './lib/input';
+import { parseWorkflowInput, refuseExtraInput } from './lib/input';
 import { StepLog, surfaceActivityFailure } from './lib/steps';
 
 export { VerifyReplicaInput };
@@ -148,7 +148,9 @@ function isUnreachableFailure(err: unknown): boolean {
 export async function verifyReplica(
   input: VerifyReplicaInput,
   carried?: VerifyState,
+  ...extra: unknown[]
 ): Promise<VerifyReplicaResult> {
+  refuseExtraInput('verifyReplica', carried, extra);
   const req = parseWorkflowInput(VerifyReplicaInput, input, 'verifyReplica');
   const source: BucketRef = req.source;
   const replica: BucketRef = { region: req.replica.region, bucket: req.replica.bucket ?? req.source.bucket };
@@ -164,7 +166,7 @@ export async function verifyReplica(
   const pair = `${source.region}/${source.bucket}/${req.prefix} -> ${replica.region}/${replica.bucket}`;
   const log = new StepLog(
     `verifyReplica ${pair}${req.deepCheck !== 'none' ? ` (deep check: ${req.deepCheck})` : ''}`,
-    state.steps,
+    compactSteps(state.steps),
   );
   let phase: VerifyProgress['phase'] = carried ? 'verifying' : 'checking';
   let sourceReachable: boolean | undefined = carried ? true : undefined;
@@ -220,7 +222,7 @@ export async function verifyReplica(
             if (workflowInfo().continueAsNewSuggested || callsThisRun >= req.callsPerRun) {
               await condition(allHandlersFinished);
               log.closeRunning(`continued as new after ${state.tally.counts.keys} keys`);
-              state.steps = log.steps;
+              state.steps = compactSteps(log.steps);
               return continueAsNew<typeof verifyReplica>(input, state);
             }
             const r = await stretches.verifyReplicaPages({
