@@ -290,6 +290,7 @@ export async function undoRestore(
       steps: log.steps,
       startedAt: state.startedAt,
       finishedAt: new Date().toISOString(),
+      gate: state.gate,
     });
     try {
       await log.run(
