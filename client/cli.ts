@@ -15,6 +15,7 @@ import { pauseSignal, resumeSignal, setConcurrencyUpdate } from '../workflows/po
 import { UndoProgress, undoProgressQuery } from '../workflows/undo-restore';
 import { downloadVersion, presignVersion } from './download';
 import { regionCommands, replicaStatusCommand } from './region-commands';
+import { askAtGate, safetyCommands } from './safety-commands';
 import { fitLine, formatBytes, formatSteps, progressBar, table } from './format';
 import {
   BulkJobResult,
@@ -95,6 +96,7 @@ interface RecoverOptions {
   id?: string;
   out?: string;
   presign?: string;
+  wait?: boolean;
 }
 
 function summarizeRecovery(r: VersionRecoveryResult, config: LifeboatConfig): string {
@@ -155,6 +157,7 @@ async function recover(
     at: opts.at,
     dryRun: opts.dryRun ?? false,
     reason: opts.reason,
+    waitForLease: opts.wait ?? false,
   };
   validateVersionRecovery(input);
   const presignSeconds = opts.presign !== undefined ? Number(opts.presign) : undefined;
@@ -220,6 +223,7 @@ function recoverCommand(program: Command): void {
       .option('--dry-run', 'plan and print what would change, change nothing')
       .option('--detach', 'start the workflow and print its id without waiting')
       .option('--reason <text>', 'why this recovery is run (kept in the step log)')
+      .option('--wait', 'wait for a job writing to these keys to end, instead of being refused')
       .option('--id <workflowId>', 'workflow id (default: derived from bucket, keys and version)');
 
   common(
@@ -263,6 +267,7 @@ function recoverCommand(program: Command): void {
 }
 
 function formatProgress(p: Progress): string {
+  if (p.waitingFor) return `${p.phase}: ${p.waitingFor}`;
   const total = p.totalKeys !== undefined ? ` of ${p.totalKeys}` : '';
   const eta = p.etaSeconds !== undefined && !p.paused ? `, ETA ${Math.ceil(p.etaSeconds)} s` : '';
   const seen = `${p.planned.keys}${total} keys listed (copy ${p.planned.copy}, undelete ${p.planned.removeMarkers}, delete ${p.planned.delete}, unchanged ${p.planned.unchanged})`;
@@ -273,6 +278,9 @@ function formatProgress(p: Progress): string {
 
 /** The terminal's progress line: a bar (once the keys are counted), counts, rate and ETA, cut to fit. */
 function formatProgressBar(p: Progress, columns: number | undefined): string {
+  if (p.waitingFor) return fitLine(`${p.phase}: ${p.waitingFor}`, columns);
+  if (p.phase === 'surveying' || p.phase === 'awaiting-approval' || p.phase === 'checking')
+    return fitLine(`${p.phase}${p.totalKeys !== undefined ? `: ${p.totalKeys} keys in scope` : ''}`, columns);
   const eta = p.etaSeconds !== undefined && !p.paused ? `, ETA ${Math.ceil(p.etaSeconds)} s` : '';
   const total = p.totalKeys !== undefined ? `/${p.totalKeys}` : '';
   const done = p.dryRun ? 'dry run' : `${p.applied.keys} applied (${formatBytes(p.applied.bytes)})`;
@@ -337,13 +345,23 @@ async function follow<P, R>(
   handle: WorkflowHandle,
   progress: () => Promise<P | undefined>,
   line: (p: P, columns: number | undefined) => string,
+  atGate?: (p: P) => boolean,
 ): Promise<R> {
   const tty = process.stderr.isTTY;
   let last = '';
+  let asking = false;
   const timer = setInterval(() => {
+    if (asking) return;
     void progress()
-      .then((p) => {
+      .then(async (p) => {
         if (p === undefined) return;
+        if (atGate?.(p)) {
+          // Stopped at its blast-radius gate: ask on a terminal (no redraw meanwhile), else reject.
+          asking = true;
+          if (tty) process.stderr.write('\n');
+          await askAtGate(handle).finally(() => (asking = false));
+          return;
+        }
         const text = line(p, tty ? process.stderr.columns : undefined);
         if (tty) process.stderr.write(`\r\x1b[K${text}`);
         else if (text !== last) process.stderr.write(`${text}\n`);
@@ -365,6 +383,7 @@ const followJob = (handle: WorkflowHandle) =>
     handle,
     () => jobProgress(handle),
     (p, columns) => (columns !== undefined ? formatProgressBar(p, columns) : formatProgress(p)),
+    (p) => p.phase === 'awaiting-approval',
   );
 
 /**
@@ -379,7 +398,7 @@ function announceStart(
 ) {
   const link = webUiLink(config, handle.workflowId);
   note(
-    `started ${handle.workflowId}${link ? `\n  ${link}` : ''}\n  pause: lifeboat pause ${handle.workflowId}`,
+    `started ${handle.workflowId}${link ? `\n  ${link}` : ''}\n  pause: lifeboat pause ${handle.workflowId}${detach ? `\n  should it stop at its blast-radius gate: lifeboat gate|approve|reject ${handle.workflowId}` : ''}`,
   );
   if (detach) out(json, { workflowId: handle.workflowId, webUi: link }, () => handle.workflowId);
   return detach === true;
@@ -402,6 +421,17 @@ interface BulkOptions {
   detach?: boolean;
   id?: string;
   reason?: string;
+  yes?: boolean;
+  wait?: boolean;
+  allowDeleteAll?: boolean;
+  maxDeleteFraction?: string;
+}
+
+function fractionOption(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!(n >= 0 && n <= 1)) throw new UsageError(`--${name} expects a fraction from 0 to 1, got "${value}"`);
+  return n;
 }
 
 function intOption(name: string, value: string): number {
@@ -429,6 +459,9 @@ async function runBulk(
     pageSize: intOption('page-size', opts.pageSize),
     parts: intOption('parts', opts.parts),
     reason: opts.reason,
+    autoApprove: opts.yes ?? false,
+    waitForLease: opts.wait ?? false,
+    maxDeleteFraction: fractionOption('max-delete-fraction', opts.maxDeleteFraction),
   };
   let start: (client: Awaited<ReturnType<typeof connect>>) => ReturnType<typeof startPointInTimeRestore>;
   if (kind === 'pitr') {
@@ -440,6 +473,7 @@ async function runBulk(
       at: opts.at,
       from: opts.from,
       deleteKeysCreatedAfter: opts.deleteCreatedAfter,
+      allowDeleteAll: opts.allowDeleteAll ?? false,
       ...common,
     };
     validatePointInTimeRestore(input);
@@ -464,6 +498,8 @@ interface UndoOptions {
   detach?: boolean;
   reason?: string;
   id?: string;
+  yes?: boolean;
+  wait?: boolean;
 }
 
 function summarizeUndo(r: UndoRestoreResult, config: LifeboatConfig): string {
@@ -498,6 +534,7 @@ function summarizeUndo(r: UndoRestoreResult, config: LifeboatConfig): string {
 }
 
 function formatUndoProgress(p: UndoProgress): string {
+  if (p.waitingFor) return `${p.phase}: ${p.waitingFor}`;
   return `${p.phase}: page ${p.pages}, ${p.planned.keys} keys seen, ${p.applied.keys} put back, ${p.conflicts} conflicts, ${p.failed} failed, concurrency ${p.concurrency}`;
 }
 
@@ -509,6 +546,8 @@ async function runUndo(cmd: Command, jobId: string, opts: UndoOptions): Promise<
     dryRun: opts.dryRun ?? false,
     concurrency: intOption('concurrency', opts.concurrency),
     reason: opts.reason,
+    autoApprove: opts.yes ?? false,
+    waitForLease: opts.wait ?? false,
   };
   validateUndoRestore(input);
   const client = await connectToStart(config);
@@ -518,6 +557,7 @@ async function runUndo(cmd: Command, jobId: string, opts: UndoOptions): Promise<
     handle,
     () => handle.query(undoProgressQuery),
     (p, columns) => fitLine(formatUndoProgress(p), columns),
+    (p) => p.phase === 'awaiting-approval',
   );
   out(json, result, () => summarizeUndo(result, config));
   if (result.failedCount > 0 || result.conflictCount > 0) process.exitCode = EXIT_FAILED;
@@ -542,6 +582,12 @@ function bulkCommands(program: Command): void {
       )
       .option('--dry-run', 'plan and write the plan to the reports location, change nothing')
       .option('--detach', 'start the workflow and print its id without waiting')
+      .option('--yes', 'go past the blast-radius gate without asking (recorded as auto-approved)')
+      .option('--wait', 'wait for a job writing to an overlapping range to end, instead of being refused')
+      .option(
+        '--max-delete-fraction <f>',
+        'stop for approval when the plan deletes more than this fraction of the keys (default 0.1)',
+      )
       .option('--reason <text>', 'why this is run (kept in the report)')
       .option('--id <workflowId>', 'workflow id (default: derived from source, target and time)');
   shared(
@@ -553,7 +599,11 @@ function bulkCommands(program: Command): void {
       .option('--from <time>', 'only keys changed after this moment (the incident window)')
       .option('--to-bucket <bucket>', 'restore into this bucket instead of in place')
       .option('--delete-created-after', 'keys created after T get a delete marker (default in place)')
-      .option('--no-delete-created-after', 'leave keys created after T alone (default into another bucket)'),
+      .option('--no-delete-created-after', 'leave keys created after T alone (default into another bucket)')
+      .option(
+        '--allow-delete-all',
+        'a time before the oldest version is meant: delete every key (refused otherwise, as a mistyped time)',
+      ),
   ).action(async (bucket: string, opts: BulkOptions, cmd: Command) => runBulk(cmd, 'pitr', bucket, opts));
 
   shared(
@@ -579,6 +629,8 @@ function bulkCommands(program: Command): void {
     .option('--concurrency <n>', 'keys in flight at once (1-256)', '32')
     .option('--dry-run', 'plan and write the plan to the reports location, change nothing')
     .option('--detach', 'start the workflow and print its id without waiting')
+    .option('--yes', 'go past the blast-radius gate without asking (recorded as auto-approved)')
+    .option('--wait', 'wait for a job writing to the same range to end, instead of being refused')
     .option('--reason <text>', 'why this is run (kept in the report)')
     .option('--id <workflowId>', 'workflow id (default: undo/<jobId>)')
     .action(async (jobId: string, opts: UndoOptions, cmd: Command) => runUndo(cmd, jobId, opts));
@@ -833,6 +885,7 @@ export function buildProgram(): Command {
   bulkCommands(program);
   regionCommands(program);
   replicaCommands(program);
+  safetyCommands(program);
 
   program
     .command('run')
@@ -854,6 +907,7 @@ export function buildProgram(): Command {
         if (!parsed.ok) throw new UsageError(parsed.message);
       }
       if (type === 'verifyReplica') validateVerifyReplica(input);
+      if (type === 'undoRestore') validateUndoRestore(input);
       const client = await connect(config);
       const handle = await startWorkflow(client, config, type, opts.id, input);
       note(`started ${handle.workflowId}`);

@@ -91,7 +91,7 @@ describe('lifeboat CLI', () => {
     expect(status.code).toBe(0);
     const s = JSON.parse(status.stdout) as { status: string; steps: { name: string; outcome: string }[] };
     expect(s.status).toBe('COMPLETED');
-    expect(s.steps.map((x) => x.name)).toEqual(['check bucket', 'plan', 'apply', 'verify']);
+    expect(s.steps.map((x) => x.name)).toEqual(['check bucket', 'take lease', 'plan', 'apply', 'verify']);
 
     const human = await lifeboat('status', result.workflowId);
     expect(human.stdout).toMatch(/COMPLETED/);
@@ -254,7 +254,7 @@ describe('lifeboat CLI', () => {
     expect(copied.KeyCount).toBe(6);
   });
 
-  it('pauses and resumes a detached restore from the CLI', async () => {
+  it('pauses a detached restore (no write while paused), resumes it, and it completes exactly', async () => {
     const bucket = await createBucket(uniqueBucket('cli-pause'));
     const keys = Array.from({ length: 120 }, (_, i) => `k/${String(i).padStart(3, '0')}`);
     for (const k of keys) await put(bucket, k, 'good');
@@ -275,10 +275,19 @@ describe('lifeboat CLI', () => {
       '--page-size',
       '20',
       '--detach',
+      '--yes',
     );
     expect(start.code).toBe(0);
     const { workflowId } = JSON.parse(start.stdout) as { workflowId: string };
     expect(workflowId).toBe(`pitr/primary/${bucket}/@${t}`);
+    // Pause once it has started writing.
+    for (let i = 0; i < 100; i++) {
+      const s = JSON.parse((await lifeboat('--json', 'status', workflowId)).stdout) as {
+        progress?: { applied: { keys: number } };
+      };
+      if ((s.progress?.applied.keys ?? 0) > 0) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
     const pause = await lifeboat('pause', workflowId);
     expect(pause.code).toBe(0);
     let paused = false;
@@ -292,13 +301,160 @@ describe('lifeboat CLI', () => {
     expect(paused).toBe(true);
     const human = await lifeboat('status', workflowId);
     expect(human.stdout).toMatch(/paused: page/);
+    // Paused means no write: the versions are the same before and after a window of 2 s (the page
+    // running when the pause came may finish its request in flight first).
+    await new Promise((r) => setTimeout(r, 500));
+    const whilePaused = await versionList(bucket);
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(await versionList(bucket)).toEqual(whilePaused);
+    expect(whilePaused.filter((v) => v.endsWith('|version|latest')).length).toBe(keys.length);
     expect((await lifeboat('resume', workflowId)).code).toBe(0);
-    for (let i = 0; i < 300; i++) {
-      const s = JSON.parse((await lifeboat('--json', 'status', workflowId)).stdout) as { status: string };
-      if (s.status === 'COMPLETED') break;
-      await new Promise((r) => setTimeout(r, 500));
+    let status = '';
+    for (let i = 0; i < 300 && status !== 'COMPLETED'; i++) {
+      status = (JSON.parse((await lifeboat('--json', 'status', workflowId)).stdout) as { status: string })
+        .status;
+      if (status !== 'COMPLETED') await new Promise((r) => setTimeout(r, 500));
     }
+    expect(status).toBe('COMPLETED');
     for (const k of keys) expect((await getBytes(bucket, k)).toString()).toBe('good');
+    // Exactly one version added per key: good, bad, and the restored copy.
+    const perKey = new Map<string, number>();
+    for (const v of await versionList(bucket))
+      perKey.set(v.split('|')[0], (perKey.get(v.split('|')[0]) ?? 0) + 1);
+    expect([...perKey.values()].every((n) => n === 3)).toBe(true);
+    expect(perKey.size).toBe(keys.length);
+  });
+
+  it('stops at the blast-radius gate without a terminal (nothing written, exit 1) and goes on with --yes', async () => {
+    const bucket = await createBucket(uniqueBucket('cli-gate'));
+    const keys = Array.from({ length: 15 }, (_, i) => `www/${i}.html`);
+    for (const k of keys) await put(bucket, k, 'good');
+    await new Promise((r) => setTimeout(r, 1100));
+    const t = new Date().toISOString();
+    await new Promise((r) => setTimeout(r, 1100));
+    for (const k of keys) await put(bucket, k, 'bad');
+    const before = await versionList(bucket);
+
+    const refused = await lifeboat('restore', 'pitr', bucket, '--at', t, '--id', `cli-gate-${bucket}-1`);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/stopped at its blast-radius gate/);
+    expect(refused.stderr).toMatch(/overwrites 15 of 15 keys in scope/);
+    expect(refused.stderr).toMatch(
+      /no terminal to ask and --yes not given: rejecting \(nothing was written\)/,
+    );
+    expect(refused.stderr).toMatch(/GateRejected/);
+    expect(await versionList(bucket)).toEqual(before);
+
+    const yes = await lifeboat(
+      '--json',
+      'restore',
+      'pitr',
+      bucket,
+      '--at',
+      t,
+      '--yes',
+      '--id',
+      `cli-gate-${bucket}-2`,
+    );
+    expect(yes.code).toBe(0);
+    const r = JSON.parse(yes.stdout) as { gate: { stopped: boolean; approval: { auto: boolean } } };
+    expect(r.gate).toMatchObject({ stopped: true, approval: { auto: true } });
+    for (const k of keys) expect((await getBytes(bucket, k)).toString()).toBe('good');
+  });
+
+  it('lists leases, refuses an overlapping job, shows the gate, and breaks a lease with a reason', async () => {
+    const bucket = await createBucket(uniqueBucket('cli-locks'));
+    const keys = Array.from({ length: 12 }, (_, i) => `app/${i}.js`);
+    for (const k of keys) await put(bucket, k, 'v1');
+    await new Promise((r) => setTimeout(r, 1100));
+    const t = new Date().toISOString();
+    await new Promise((r) => setTimeout(r, 1100));
+    for (const k of keys) await put(bucket, k, 'v2');
+
+    // Detached without --yes: it waits at its gate, holding the lease on app/.
+    const held = await lifeboat(
+      '--json',
+      'restore',
+      'pitr',
+      bucket,
+      '--prefix',
+      'app/',
+      '--at',
+      t,
+      '--detach',
+    );
+    expect(held.code).toBe(0);
+    const holder = (JSON.parse(held.stdout) as { workflowId: string }).workflowId;
+    let gate = '';
+    for (let i = 0; i < 100 && !/stopped at its blast-radius gate/.test(gate); i++) {
+      gate = (await lifeboat('gate', holder)).stdout;
+      if (!/stopped at its blast-radius gate/.test(gate)) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(gate).toMatch(/12 keys in scope: 0 deleted, 12 overwritten/);
+    expect(gate).toMatch(/first overwritten: app\/0\.js, app\/1\.js/);
+
+    const locks = await lifeboat('--json', 'locks', '--bucket', bucket);
+    expect(locks.code).toBe(0);
+    const listed = JSON.parse(locks.stdout) as { leases: { holder: string; range: { prefix: string } }[] }[];
+    expect(listed).toHaveLength(1);
+    expect(listed[0].leases).toEqual([expect.objectContaining({ holder, range: { prefix: 'app/' } })]);
+    expect((await lifeboat('locks')).stdout).toContain(holder);
+
+    const other = await lifeboat(
+      'restore',
+      'pitr',
+      bucket,
+      '--at',
+      t,
+      '--yes',
+      '--id',
+      `cli-other-${bucket}`,
+    );
+    expect(other.code).toBe(1);
+    expect(other.stderr).toMatch(/LeaseHeld: the whole bucket of primary\/.* overlaps a lease held by /);
+    expect(other.stderr).toContain(holder);
+
+    const noReason = await lifeboat('locks', 'break', bucket, holder);
+    expect(noReason.code).toBe(2);
+    const broken = await lifeboat('locks', 'break', bucket, holder, '--reason', 'e2e: the operator gave up');
+    expect(broken.code).toBe(0);
+    let failure = '';
+    for (let i = 0; i < 100 && !failure; i++) {
+      const s = JSON.parse((await lifeboat('--json', 'status', holder)).stdout) as {
+        status: string;
+        failure?: { type: string; message: string };
+      };
+      if (s.status === 'FAILED') failure = `${s.failure?.type}: ${s.failure?.message}`;
+      else await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(failure).toMatch(/LeaseLost: .*broken by .*: e2e: the operator gave up/);
+    for (const k of keys) expect((await getBytes(bucket, k)).toString()).toBe('v2');
+    expect((await lifeboat('approve', holder)).code).toBe(2);
+  });
+
+  it("signs a download URL on the operator's machine from the version id the run returned", async () => {
+    const bucket = await createBucket(uniqueBucket('cli-presign'));
+    const v1 = await put(bucket, 'logo.png', 'first bytes');
+    await put(bucket, 'logo.png', 'second bytes');
+    const run = await lifeboat(
+      '--json',
+      'recover',
+      'download',
+      bucket,
+      'logo.png',
+      '--version-id',
+      v1,
+      '--presign',
+      '120',
+    );
+    expect(run.code).toBe(0);
+    const r = JSON.parse(run.stdout) as { workflowId: string; presigned: { url: string; versionId: string } };
+    expect(r.presigned.versionId).toBe(v1);
+    expect(await (await fetch(r.presigned.url)).text()).toBe('first bytes');
+    // The run's own record carries the version id, never the URL.
+    const status = await lifeboat('--json', 'status', r.workflowId);
+    expect(status.stdout).toContain(v1);
+    expect(status.stdout).not.toMatch(/X-Amz-Signature/i);
   });
 
   it('refuses a bad restore request with exit code 2, naming the field', async () => {

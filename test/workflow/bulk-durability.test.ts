@@ -74,7 +74,13 @@ it('completes with the exact state after its worker is SIGKILLed twice mid-resto
   const taskQueue = `kill-${process.pid}`;
   const worker = new WorkerProcess(writeTestConfig(taskQueue));
   await worker.start();
-  const input: PointInTimeRestoreInput = { source: { bucket }, at, pageSize: 200, concurrency };
+  const input: PointInTimeRestoreInput = {
+    source: { bucket },
+    at,
+    pageSize: 200,
+    concurrency,
+    autoApprove: true,
+  };
   const handle = await env.client.workflow.start('pointInTimeRestore', {
     taskQueue,
     workflowId: `test-kill-${bucket}`,
@@ -117,7 +123,15 @@ it('pauses (no page left running, nothing written), resumes, and completes', asy
   const handle = await env.client.workflow.start('pointInTimeRestore', {
     taskQueue,
     workflowId: `test-pause-${bucket}`,
-    args: [{ source: { bucket }, at, pageSize: 100, concurrency: 2 } satisfies PointInTimeRestoreInput],
+    args: [
+      {
+        source: { bucket },
+        at,
+        pageSize: 100,
+        concurrency: 2,
+        autoApprove: true,
+      } satisfies PointInTimeRestoreInput,
+    ],
   });
   await waitFor('some keys restored', async () => ((await progressOf(handle))?.applied.keys ?? 0) > 20);
   // The count beside the job has found every key: the progress has a total and an ETA.
@@ -162,7 +176,15 @@ it('continues as new every few pages, carrying only its cursor and counters, and
   const handle = await env.client.workflow.start('pointInTimeRestore', {
     taskQueue,
     workflowId: `test-can-${bucket}`,
-    args: [{ source: { bucket }, at, pageSize: 5, pagesPerRun: 3 } satisfies PointInTimeRestoreInput],
+    args: [
+      {
+        source: { bucket },
+        at,
+        pageSize: 5,
+        pagesPerRun: 3,
+        autoApprove: true,
+      } satisfies PointInTimeRestoreInput,
+    ],
   });
   const result = (await handle.result()) as BulkJobResult;
   await worker.stop();
@@ -183,7 +205,15 @@ it('cancelled mid-restore, leaves a report whose counts match what was written',
   const handle = await env.client.workflow.start('pointInTimeRestore', {
     taskQueue,
     workflowId: `test-cancel-${bucket}`,
-    args: [{ source: { bucket }, at, pageSize: 50, concurrency: 1 } satisfies PointInTimeRestoreInput],
+    args: [
+      {
+        source: { bucket },
+        at,
+        pageSize: 50,
+        concurrency: 1,
+        autoApprove: true,
+      } satisfies PointInTimeRestoreInput,
+    ],
   });
   await waitFor('some keys restored', async () => ((await progressOf(handle))?.applied.keys ?? 0) > 10);
   await handle.cancel();
@@ -211,7 +241,7 @@ it('cancelled mid-restore, leaves a report whose counts match what was written',
   const undo = await env.client.workflow.execute('undoRestore', {
     taskQueue,
     workflowId: `test-undo-cancelled-${bucket}`,
-    args: [{ jobId: handle.workflowId } satisfies UndoRestoreInput],
+    args: [{ jobId: handle.workflowId, autoApprove: true } satisfies UndoRestoreInput],
   });
   await worker.stop();
   const u = undo as UndoRestoreResult;

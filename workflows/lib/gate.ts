@@ -94,8 +94,13 @@ export class Gate {
     const decided = await log.run(
       'blast-radius gate',
       async () => {
-        const answered = await condition(() => this.state.decision !== undefined, opts.timeoutSeconds * 1000);
-        this.state.waiting = false;
+        const answered = await condition(
+          () => this.state.decision !== undefined,
+          opts.timeoutSeconds * 1000,
+        ).finally(() => {
+          // Whatever ends the wait (an answer, the deadline, a cancellation), the gate is closed.
+          this.state.waiting = false;
+        });
         if (!answered)
           throw ApplicationFailure.create({
             type: ErrorType.ApprovalTimedOut,
