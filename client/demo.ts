@@ -28,6 +28,7 @@ import {
   startVersionRecovery,
   startWorkflow,
   VersionRecoveryResult,
+  describeFailure,
   webUiLink,
 } from './lifeboat';
 
@@ -126,14 +127,25 @@ async function main(): Promise<void> {
       `   plan: ${plan.planned.keys} keys, copy back ${plan.planned.copy}, undelete ${plan.planned.removeMarkers}, delete ${plan.planned.delete}, unchanged ${plan.planned.unchanged}`,
     );
     const restore = (await (await startPointInTimeRestore(client, config, input)).result()) as BulkJobResult;
+    say(
+      `   restored: ${restore.gate ? restore.gate.radius.overwrites : 0} overwritten, within the blast-radius gate's limits`,
+    );
+    // The tired operator at 3 a.m.: the same restore with a wrong time (before the pages existed).
+    const typo = await startPointInTimeRestore(client, config, { ...input, at: beforeIncident })
+      .then((h) => h.result())
+      .then(
+        () => 'not refused',
+        (err: unknown) => describeFailure(err).message,
+      );
+    say(`   the same restore to a wrong time (${beforeIncident}) is refused: ${typo}`);
 
     say(
       "5. A region outage drill: the primary zone's gateway is killed; failover to the secondary, failback",
     );
     const drill = await outageDrill(config, bucket, say);
-    return { runs, restore, drill };
+    return { runs, restore, drill, typo };
   });
-  const { runs: results, restore, drill } = outcome;
+  const { runs: results, restore, drill, typo } = outcome;
 
   const dir = join(stackDir(), 'demo');
   mkdirSync(dir, { recursive: true });
@@ -154,6 +166,10 @@ async function main(): Promise<void> {
     [
       'images/logo.svg downloaded byte for byte',
       readFileSync(downloaded.path, 'utf8') === files['images/logo.svg'],
+    ],
+    [
+      'a restore of site/ to a time before its pages existed was refused with nothing written',
+      /AtBeforeHistory|before the oldest version/.test(typo) || /Nothing was written/.test(typo),
     ],
     [
       'site/ is back as it was before the deploy (40 pages right, debug.html gone)',
