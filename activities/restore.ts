@@ -21,12 +21,14 @@ import {
   RestoreAction,
   TargetObject,
   targetKey,
+  doneByEarlierAttempt,
 } from '../core/pitr';
+import { attemptOf, firstRecordPerKey, parseUndoManifest, UndoRecord } from '../core/undo';
 import { inRange, KeyRange, KeySampler } from '../core/key-ranges';
 import { bareEtag, compareKeys, VersionEntry } from '../core/versions';
 import { s3For } from './deps';
-import { ReportsDeps, writeReport } from './reports';
-import { copyVersion } from './s3/copy';
+import { listReports, readReport, ReportsDeps, writeReport } from './reports';
+import { addCopyPaths, copyVersion, CopyPath, emptyCopyPaths } from './s3/copy';
 import { classifyS3Error, s3ErrorName } from './s3/errors';
 import { listVersionsPage } from './s3/list-versions';
 import { activitySignal } from './s3/signal';
@@ -76,6 +78,8 @@ export interface RestorePageResult {
   reports: string[];
   /** Stopped part-way by a pause or cancel: `nextAfterKey` is the last key done, counts are exact. */
   stopped?: boolean;
+  /** Objects copied by each copy path (lean signed request, SDK, streamed, multipart). */
+  copiedBy: Record<CopyPath, number>;
 }
 
 /** The checkpoint heartbeated after each key: every key up to `doneUpTo` (in listing order) is done. */
@@ -85,6 +89,7 @@ export interface RestoreCheckpoint {
   planned: PlanCounts;
   applied: PlanCounts;
   failed: FailedKey[];
+  copiedBy?: Record<CopyPath, number>;
 }
 
 /** How often the page's checkpoint is given to Temporal while keys finish (see advance()). */
@@ -392,10 +397,26 @@ export function createRestoreActivities(deps: ReportsDeps) {
       );
       const lastKey = listed.groups.length > 0 ? listed.groups[listed.groups.length - 1].key : startAfter;
       const nextAfterKey = listed.done ? undefined : lastKey;
-      const pagePlanned = plans.reduce<PlanCounts>((c, p) => countAction(c, p), emptyCounts());
+      const pageName = `page-${String(input.pageNumber).padStart(6, '0')}`;
+      // A retry after a lost worker: keys that plan to nothing now but that an earlier attempt of this
+      // page recorded and then changed were done by that attempt. Counted as its actions (not run again),
+      // so the job's counts stay exact across a SIGKILLed worker.
+      const earlier =
+        !input.dryRun && ctx.info.attempt > 1
+          ? await earlierRecords(deps, `${input.jobId}/undo/${pageName}/`, ctx.info.attempt)
+          : new Map<string, UndoRecord>();
+      const doneBefore = listed.groups.map((g, i) => {
+        const record = plans[i] === null ? earlier.get(g.key) : undefined;
+        if (!record) return null;
+        const t = target
+          ? targetObjects.get(targetKey(g.key, input.source.prefix, target.prefix))
+          : undefined;
+        return doneByEarlierAttempt(g.key, record, g.entries, t, input.at, !target);
+      });
+      const counted = plans.map((p, i) => p ?? doneBefore[i]);
+      const pagePlanned = counted.reduce<PlanCounts>((c, p) => countAction(c, p), emptyCounts());
       const planned = addCounts(resumed?.planned ?? emptyCounts(), pagePlanned);
       const actions = plans.filter((p): p is RestoreAction => p !== null);
-      const pageName = `page-${String(input.pageNumber).padStart(6, '0')}`;
       const reports: string[] = [];
 
       if (input.dryRun) {
@@ -409,7 +430,15 @@ export function createRestoreActivities(deps: ReportsDeps) {
             ),
           );
         }
-        return { nextAfterKey, done: listed.done, planned, applied: emptyCounts(), failed: [], reports };
+        return {
+          nextAfterKey,
+          done: listed.done,
+          planned,
+          applied: emptyCounts(),
+          failed: [],
+          reports,
+          copiedBy: emptyCopyPaths(),
+        };
       }
 
       // Write-ahead undo manifest: what each key was before it is touched. A retry writes its own
@@ -427,7 +456,17 @@ export function createRestoreActivities(deps: ReportsDeps) {
         );
       }
 
+      // `applied`: every action finished (the stopped page's answer); `appliedDone`: those up to the
+      // watermark (the checkpoint), so a retry counts each key once, whichever attempt did it.
       let applied = resumed?.applied ?? emptyCounts();
+      const appliedFlag = new Array<boolean>(listed.groups.length).fill(false);
+      doneBefore.forEach((d, i) => {
+        if (!d) return;
+        applied = countAction(applied, d);
+        appliedFlag[i] = true;
+      });
+      let appliedDone = resumed?.applied ?? emptyCounts();
+      let copiedBy = addCopyPaths(emptyCopyPaths(), resumed?.copiedBy);
       const failed: FailedKey[] = [...(resumed?.failed ?? [])];
       const allFailed: FailedKey[] = [];
       // Keys finish out of order; the checkpoint only advances over a contiguous run of finished keys.
@@ -443,7 +482,8 @@ export function createRestoreActivities(deps: ReportsDeps) {
       const advance = (force = false) => {
         while (watermark + 1 < finished.length && finished[watermark + 1]) {
           watermark++;
-          plannedDone = countAction(plannedDone, plans[watermark]);
+          plannedDone = countAction(plannedDone, counted[watermark]);
+          if (appliedFlag[watermark]) appliedDone = countAction(appliedDone, counted[watermark]);
         }
         const now = Date.now();
         if (!force && now - lastBeat < HEARTBEAT_EVERY_MS) return;
@@ -452,8 +492,9 @@ export function createRestoreActivities(deps: ReportsDeps) {
           afterKey: input.afterKey,
           doneUpTo: watermark >= 0 ? listed.groups[watermark].key : startAfter,
           planned: plannedDone,
-          applied,
+          applied: appliedDone,
           failed: failed.slice(0, MAX_FAILED_IN_RESULT),
+          copiedBy,
         } satisfies RestoreCheckpoint);
       };
       plans.forEach((p, i) => {
@@ -466,6 +507,7 @@ export function createRestoreActivities(deps: ReportsDeps) {
         try {
           await applyAction(action);
           applied = countAction(applied, action);
+          appliedFlag[indexOfKey.get(action.key)!] = true;
         } catch (err) {
           if (ctx.cancellationSignal.aborted) {
             interrupted.push(action); // aborted mid-request: whether it took effect is checked below
@@ -485,6 +527,7 @@ export function createRestoreActivities(deps: ReportsDeps) {
         for (const action of interrupted) {
           if (await tookEffect(action).catch(() => false)) {
             applied = countAction(applied, action);
+            appliedFlag[indexOfKey.get(action.key)!] = true;
             finished[indexOfKey.get(action.key)!] = true;
           }
         }
@@ -509,9 +552,10 @@ export function createRestoreActivities(deps: ReportsDeps) {
           failed,
           reports,
           stopped: true,
+          copiedBy,
         };
       }
-      return { nextAfterKey, done: listed.done, planned, applied, failed, reports };
+      return { nextAfterKey, done: listed.done, planned, applied, failed, reports, copiedBy };
 
       /** After an aborted request: is the key now as the action meant it to be? (No abort signal here.) */
       async function tookEffect(action: RestoreAction): Promise<boolean> {
@@ -547,7 +591,7 @@ export function createRestoreActivities(deps: ReportsDeps) {
             const entry = listed.groups[indexOfKey.get(action.key)!].entries.find(
               (e) => e.versionId === action.sourceVersionId,
             );
-            await copyVersion(
+            const path = await copyVersion(
               sourceS3,
               targetS3,
               {
@@ -561,6 +605,7 @@ export function createRestoreActivities(deps: ReportsDeps) {
               serverSide,
               deps,
             );
+            copiedBy = addCopyPaths(copiedBy, { [path]: 1 });
             return;
           }
           case 'remove-markers':
@@ -578,6 +623,21 @@ export function createRestoreActivities(deps: ReportsDeps) {
       }
     },
   };
+}
+
+/** The first record per key of a page's undo manifests written by attempts before `attempt`. */
+async function earlierRecords(
+  deps: ReportsDeps,
+  folder: string,
+  attempt: number,
+): Promise<Map<string, UndoRecord>> {
+  const files = (await listReports(deps, folder)).names
+    .filter((f) => attemptOf(f) < attempt)
+    .sort((a, b) => attemptOf(a) - attemptOf(b));
+  const attempts = await Promise.all(
+    files.map(async (f) => parseUndoManifest((await readReport(deps, f)) ?? '', f)),
+  );
+  return new Map(firstRecordPerKey(attempts).map((r) => [r.key, r]));
 }
 
 function describe(err: unknown): string {

@@ -352,3 +352,53 @@ export const BulkCopyInput = z
   });
 export type BulkCopyInput = z.input<typeof BulkCopyInput>;
 export type BulkCopyRequest = z.output<typeof BulkCopyInput>;
+
+/**
+ * A key that an earlier attempt of the same page recorded in its undo manifest (before touching it)
+ * and that plans to nothing now: when it no longer reads as the record's `previous`, that attempt
+ * changed it before its worker was lost. Returns the action it carried out (for exact counts), or null
+ * when the key is still as it was (the earlier attempt never got to it, or someone put it back).
+ */
+export function doneByEarlierAttempt(
+  key: string,
+  record: { action: RestoreAction['action']; previous: PreviousState },
+  entries: readonly VersionEntry[],
+  target: TargetObject | undefined,
+  at: string,
+  inPlace: boolean,
+): RestoreAction | null {
+  const p = record.previous;
+  let changed: boolean;
+  if (inPlace) {
+    const current = currentEntry(entries);
+    if (p.kind === 'version') changed = current?.versionId !== p.versionId;
+    else if (p.kind === 'deleted')
+      changed = !(current?.isDeleteMarker && current.versionId === p.markerVersionId);
+    else if (p.kind === 'absent') changed = current !== undefined;
+    else changed = false;
+  } else if (p.kind === 'object') changed = !target || target.etag !== p.etag || target.size !== p.size;
+  else if (p.kind === 'absent') changed = target !== undefined;
+  else changed = false;
+  if (!changed) return null;
+  const live = entryLiveAt(entries, at);
+  switch (record.action) {
+    case 'copy':
+      return copyOf(
+        key,
+        live ?? { key, versionId: '', isDeleteMarker: false, isLatest: false, lastModified: at },
+        p,
+      );
+    case 'remove-markers':
+      return {
+        key,
+        action: 'remove-markers',
+        markerVersionIds: [],
+        restoresVersionId: live?.versionId ?? '',
+        size: live?.size ?? 0,
+        etag: live?.etag,
+        previous: p,
+      };
+    case 'delete':
+      return { key, action: 'delete', previous: p };
+  }
+}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The local stack: Temporal dev server, a single-host Ceph cluster with two RGW multisite zones
 # (regions "primary" and "secondary"), and moto server for the AWS-only APIs. up | down | status | install,
-# and kill-rgw | start-rgw | restart-rgw <zone> for failover drills and after sync-policy changes.
+# and kill-rgw | start-rgw | restart-rgw <zone> for failover drills and after sync-policy changes,
+# kill-temporal | start-temporal for the chaos tests.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -318,6 +319,25 @@ require_cluster() {
 }
 
 # SIGKILL, as in an outage drill: no graceful shutdown, sync state left as a crash leaves it.
+# The Temporal dev server SIGKILLed (chaos tests): its SQLite file keeps every workflow for the restart.
+cmd_kill_temporal() {
+  local f=$STATE/temporal.pid pid i
+  if ! pid_alive "$f"; then
+    rm -f "$f"
+    log "temporal: not running"
+    return 0
+  fi
+  pid=$(cat "$f")
+  kill -9 "$pid" 2>/dev/null || true
+  for i in $(seq 1 20); do
+    proc_running "$pid" || break
+    sleep 0.25
+  done
+  proc_running "$pid" && die "the Temporal dev server (pid $pid) survived SIGKILL for 5 s"
+  rm -f "$f"
+  log "temporal: killed (pid $pid, SIGKILL); its log: $LOGS/temporal.log"
+}
+
 cmd_kill_rgw() {
   local zone=${1:-} f pid i
   [ -n "$zone" ] || die "usage: stack.sh kill-rgw primary|secondary"
@@ -578,8 +598,10 @@ install) cmd_install ;;
 kill-rgw) cmd_kill_rgw "${2:-}" ;;
 start-rgw) cmd_start_rgw "${2:-}" ;;
 restart-rgw) cmd_restart_rgw "${2:-}" ;;
+kill-temporal) cmd_kill_temporal ;;
+start-temporal) start_temporal ;;
 *)
-  echo "usage: stack.sh up|down|status|install|kill-rgw <zone>|start-rgw <zone>|restart-rgw <zone>" >&2
+  echo "usage: stack.sh up|down|status|install|kill-rgw <zone>|start-rgw <zone>|restart-rgw <zone>|kill-temporal|start-temporal" >&2
   exit 2
   ;;
 esac

@@ -41,6 +41,25 @@ export interface SourceVersion extends ObjectRef {
   storageClass?: string;
 }
 
+/**
+ * How a copy went: Lifeboat's lean signed CopyObject, the SDK's CopyObject, a GET streamed into a PUT
+ * across services, or a multipart copy. Jobs report how many objects each path copied.
+ */
+export type CopyPath = 'lean' | 'sdk' | 'streamed' | 'multipart';
+
+export const emptyCopyPaths = (): Record<CopyPath, number> => ({
+  lean: 0,
+  sdk: 0,
+  streamed: 0,
+  multipart: 0,
+});
+
+export function addCopyPaths(a: Record<CopyPath, number>, b: Partial<Record<CopyPath, number>> | undefined) {
+  const out = { ...a };
+  for (const k of Object.keys(out) as CopyPath[]) out[k] += b?.[k] ?? 0;
+  return out;
+}
+
 export interface CopyResult {
   versionId: string;
   etag?: string;
@@ -109,7 +128,7 @@ export async function copyVersion(
   target: ObjectRef,
   serverSide: boolean,
   options: CopyOptions = {},
-): Promise<void> {
+): Promise<CopyPath> {
   const threshold = options.multipartThresholdBytes ?? MAX_SINGLE_COPY_BYTES;
   const partSize = options.partSizeBytes ?? 512 * 1024 ** 2;
   const signal = activitySignal();
@@ -129,7 +148,7 @@ export async function copyVersion(
           ...(storageClass ? { 'x-amz-storage-class': storageClass } : {}),
         },
       });
-      return;
+      return 'lean';
     }
     await targetS3.send(
       new CopyObjectCommand({
@@ -141,7 +160,7 @@ export async function copyVersion(
         StorageClass: keepStorageClass(source.storageClass),
       }),
     );
-    return;
+    return 'sdk';
   }
   if (!serverSide && source.size <= threshold) {
     const get = await sourceS3.send(
@@ -160,9 +179,10 @@ export async function copyVersion(
       }),
       { abortSignal: signal },
     );
-    return;
+    return 'streamed';
   }
   await multipartCopy(sourceS3, targetS3, source, target, serverSide, partSize);
+  return 'multipart';
 }
 
 async function multipartCopy(

@@ -1,5 +1,5 @@
 // Fixtures and waits shared by the tests of jobs on the real stack: a bad deploy with a known time T.
-import { createBucket, put, sleep, uniqueBucket } from './s3';
+import { createBucket, getBytes, put, sleep, uniqueBucket, versionList } from './s3';
 
 export async function parallel<T>(items: T[], limit: number, fn: (t: T) => Promise<unknown>): Promise<void> {
   let i = 0;
@@ -56,4 +56,53 @@ export async function badDeploy(label: string, siteCount = 20, docCount = 5): Pr
     docKeys,
     corruptDocs: () => parallel(docKeys, 16, (k) => put(bucket, k, `bad-${k}`)),
   };
+}
+
+/** `count` keys holding "good-<key>" at T, all overwritten with "bad-<key>" after T. */
+export async function corruptedBucket(
+  label: string,
+  count: number,
+): Promise<{ bucket: string; at: string; keys: string[] }> {
+  const bucket = await createBucket(uniqueBucket(label));
+  const keys = Array.from({ length: count }, (_, i) => `objects/${String(i).padStart(5, '0')}.txt`);
+  await parallel(keys, 32, (k) => put(bucket, k, `good-${k}`));
+  await sleep(1100);
+  const at = new Date().toISOString();
+  await sleep(1100);
+  await parallel(keys, 32, (k) => put(bucket, k, `bad-${k}`));
+  return { bucket, at, keys };
+}
+
+/** Every key's version ids (delete markers included), oldest listing order kept. */
+export async function versionsByKey(bucket: string): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  for (const v of await versionList(bucket)) {
+    const [key, id] = v.split('|');
+    out.set(key, [...(out.get(key) ?? []), id]);
+  }
+  return out;
+}
+
+/**
+ * After an in-place restore of a corrupted bucket: every key reads its bytes at T, keeps both of its
+ * versions from before, and has exactly one version more (the restored copy): no copy made twice.
+ */
+export async function expectRestoredExactly(
+  bucket: string,
+  keys: string[],
+  before: Map<string, string[]>,
+): Promise<void> {
+  const after = await versionsByKey(bucket);
+  const wrong: string[] = [];
+  await parallel(keys, 16, async (k) => {
+    if ((await getBytes(bucket, k)).toString() !== `good-${k}`) wrong.push(`${k}: bytes`);
+  });
+  for (const k of keys) {
+    const was = before.get(k) ?? [];
+    const now = after.get(k) ?? [];
+    if (was.some((id) => !now.includes(id))) wrong.push(`${k}: lost a version`);
+    if (now.length !== was.length + 1) wrong.push(`${k}: ${now.length} versions, expected ${was.length + 1}`);
+  }
+  expect(after.size).toBe(keys.length);
+  expect(wrong.slice(0, 10)).toEqual([]);
 }

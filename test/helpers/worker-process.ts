@@ -47,9 +47,14 @@ export class WorkerProcess {
   }
 
   /** SIGKILL: no graceful shutdown, in-flight activities are simply lost. */
+  /** Gone already: exited, or killed by a signal (exitCode stays null then). */
+  private get ended(): boolean {
+    return !this.child || this.child.exitCode !== null || this.child.signalCode !== null;
+  }
+
   async kill(): Promise<void> {
     const child = this.child;
-    if (!child || child.exitCode !== null) return;
+    if (!child || this.ended) return;
     const exited = new Promise((r) => child.on('exit', r));
     child.kill('SIGKILL');
     await exited;
@@ -57,7 +62,7 @@ export class WorkerProcess {
 
   async stop(): Promise<number | null> {
     const child = this.child;
-    if (!child || child.exitCode !== null) return child?.exitCode ?? null;
+    if (!child || this.ended) return child?.exitCode ?? null;
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     child.kill('SIGTERM');
     return exited;

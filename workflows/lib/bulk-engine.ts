@@ -74,6 +74,17 @@ const surveys = proxyActivities<SurveyActivities>({
 });
 
 const MAX_FAILED_KEPT = 50;
+
+/** Sums copy-path counts (plain maths here: the workflow bundle must not import activity code). */
+function addPaths<K extends string>(
+  a: Record<K, number> | undefined,
+  b: Partial<Record<K, number>> | undefined,
+): Record<K, number> | undefined {
+  if (!b) return a;
+  const out = { ...(a ?? {}) } as Record<K, number>;
+  for (const [k, v] of Object.entries(b) as [K, number][]) out[k] = (out[k] ?? 0) + v;
+  return out;
+}
 /** A signal to a part is tried this many times, a second more apart each time (a part just started may not take it yet). */
 const PART_SIGNAL_ATTEMPTS = 5;
 
@@ -369,6 +380,7 @@ export async function runJob(
       finishedAt,
       gate: state.gate,
       undelivered: undelivered.length > 0 ? undelivered : undefined,
+      copiedBy: state.copiedBy,
     };
   }
 
@@ -437,6 +449,7 @@ export async function runJob(
             state.planned = addCounts(state.planned, result.planned);
             state.applied = addCounts(state.applied, result.applied);
             state.failedCount += result.failed.length;
+            state.copiedBy = addPaths(state.copiedBy, result.copiedBy);
             for (const f of result.failed)
               if (state.firstFailed.length < MAX_FAILED_KEPT) state.firstFailed.push(f);
             state.cursor = result.nextAfterKey;
@@ -508,6 +521,7 @@ export async function runJob(
             state.applied = addCounts(state.applied, r.applied);
             state.pageNumber += r.pages;
             state.failedCount += r.failedCount;
+            state.copiedBy = addPaths(state.copiedBy, r.copiedBy);
             for (const f of r.failed)
               if (state.firstFailed.length < MAX_FAILED_KEPT) state.firstFailed.push(f);
             Object.assign(outcome, {

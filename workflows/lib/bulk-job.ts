@@ -2,6 +2,7 @@
 // progress, the state one run carries into the next, and their result.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { FailedKey, Location } from '../../activities/restore';
+import type { CopyPath } from '../../activities/s3/copy';
 import { BlastRadiusGate } from '../../core/gate';
 import { KeyRange } from '../../core/key-ranges';
 import { BulkCopyInput, PlanCounts, PointInTimeRestoreInput } from '../../core/pitr';
@@ -69,6 +70,8 @@ export interface EngineState {
   totalKeys?: number;
   /** The blast-radius gate's counts and decision (taken once, before the first write). */
   gate?: GateRecord;
+  /** Objects copied by each copy path so far. */
+  copiedBy?: Record<CopyPath, number>;
 }
 
 export interface BulkJobResult {
@@ -100,6 +103,8 @@ export interface BulkJobResult {
   gate?: GateRecord;
   /** Signals (pause, resume, concurrency) that could not be delivered to a part. */
   undelivered?: string[];
+  /** Objects copied by each path: Lifeboat's lean signed CopyObject, the SDK's, streamed, multipart. */
+  copiedBy?: Record<CopyPath, number>;
 }
 
 export interface PartOutcome {
