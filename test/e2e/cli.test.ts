@@ -211,7 +211,9 @@ describe('lifeboat CLI', () => {
     expect([r.planned.copy, r.planned.delete, r.failedCount]).toEqual([3, 1, 0]);
     for (let i = 0; i < 6; i++)
       expect((await getBytes(bucket, `site/page-${i}.html`)).toString()).toBe(`<p>good ${i}</p>`);
-    await expect(getBytes(bucket, 'site/injected.js')).rejects.toThrow();
+    await expect(getBytes(bucket, 'site/injected.js')).rejects.toMatchObject({
+      $metadata: { httpStatusCode: 404 },
+    });
     expect((await getBytes(bucket, 'other/keep.txt')).toString()).toBe('changed outside the prefix');
 
     // Restored to the wrong T? `restore undo` puts back what the restore changed (dry run first).

@@ -15,6 +15,7 @@ const full = {
     address: 'lifeboat.a1b2c.tmprl.cloud:7233',
     namespace: 'lifeboat.a1b2c',
     taskQueue: 'dr',
+    lockTaskQueue: 'dr-locks',
     webUi: 'https://cloud.temporal.io/namespaces/lifeboat.a1b2c',
     apiKeyVar: 'TEMPORAL_API_KEY',
     tls: {
@@ -44,6 +45,7 @@ const full = {
       credentials: { source: 'local-stack' },
     },
   },
+  webhook: { secretVar: 'LIFEBOAT_WEBHOOK_SECRET' },
   protectedBuckets: {
     invoices: {
       region: 'primary',
@@ -107,7 +109,12 @@ describe('LifeboatConfig: a full valid config', () => {
 describe('LifeboatConfig: defaults', () => {
   it('fills in temporal, region and protectedBuckets defaults for a minimal config', () => {
     expect(valid({ regions: { primary: { region: 'us-east-1' } } })).toEqual({
-      temporal: { address: '127.0.0.1:7233', namespace: 'default', taskQueue: 'lifeboat' },
+      temporal: {
+        address: '127.0.0.1:7233',
+        namespace: 'default',
+        taskQueue: 'lifeboat',
+        lockTaskQueue: 'lifeboat-locks',
+      },
       regions: {
         primary: {
           region: 'us-east-1',
@@ -122,7 +129,12 @@ describe('LifeboatConfig: defaults', () => {
 
   it('fills in the temporal defaults inside a partial temporal section', () => {
     const cfg = valid({ temporal: { namespace: 'prod' }, regions: { primary: { region: 'us-east-1' } } });
-    expect(cfg.temporal).toEqual({ address: '127.0.0.1:7233', namespace: 'prod', taskQueue: 'lifeboat' });
+    expect(cfg.temporal).toEqual({
+      address: '127.0.0.1:7233',
+      namespace: 'prod',
+      taskQueue: 'lifeboat',
+      lockTaskQueue: 'lifeboat-locks',
+    });
   });
 });
 

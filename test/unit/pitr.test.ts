@@ -921,6 +921,12 @@ describe('PointInTimeRestoreInput', () => {
         pageSize: 1000,
         pagesPerRun: 500,
         parts: 1,
+        // The lease and the gate: refused on overlap, stop past the thresholds, ask for an hour.
+        allowDeleteAll: false,
+        waitForLease: false,
+        leaseTtlSeconds: 600,
+        autoApprove: false,
+        approvalTimeoutSeconds: 3600,
       },
     });
     if (!result.ok) throw new Error('expected ok');
@@ -942,6 +948,15 @@ describe('PointInTimeRestoreInput', () => {
       pagesPerRun: 500,
       parts: 4,
       reason: 'INC-42',
+      allowDeleteAll: true,
+      waitForLease: true,
+      leaseTtlSeconds: 120,
+      autoApprove: true,
+      maxDeleteFraction: 0.5,
+      maxDeleteKeys: 5000,
+      maxOverwriteFraction: 1,
+      maxOverwriteKeys: 100000,
+      approvalTimeoutSeconds: 600,
     };
     expect(parse(input)).toEqual({ ok: true, value: input });
   });

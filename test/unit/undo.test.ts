@@ -178,7 +178,16 @@ describe('undo manifests', () => {
   it('validates the workflow input', () => {
     expect(parseInput(UndoRestoreInput, { jobId: 'pitr/x' }, 'undoRestore')).toEqual({
       ok: true,
-      value: { jobId: 'pitr/x', dryRun: false, concurrency: 32 },
+      value: {
+        jobId: 'pitr/x',
+        dryRun: false,
+        concurrency: 32,
+        pagesPerRun: 500,
+        waitForLease: false,
+        leaseTtlSeconds: 600,
+        autoApprove: false,
+        approvalTimeoutSeconds: 3600,
+      },
     });
     expect(parseInput(UndoRestoreInput, { jobId: '' }, 'undoRestore')).toMatchObject({
       ok: false,

@@ -515,17 +515,17 @@ describe('VersionRecoveryInput through parseInput', () => {
       { action: 'download', region: 'primary', keys: ['a.jpg'] },
     ],
     [
-      'download with presignSeconds, region, dryRun and reason',
+      'download with region, dryRun, reason and a wait for the lease',
       {
         action: 'download',
         region: 'dr',
         bucket: 'photos',
         keys: ['a.jpg'],
-        presignSeconds: 3600,
         dryRun: true,
         reason: 'ticket 42',
+        waitForLease: true,
       },
-      { region: 'dr', presignSeconds: 3600, dryRun: true, reason: 'ticket 42' },
+      { region: 'dr', dryRun: true, reason: 'ticket 42', waitForLease: true, leaseTtlSeconds: 600 },
     ],
     [
       'at with an offset and fractional seconds',
@@ -588,6 +588,11 @@ describe('VersionRecoveryInput through parseInput', () => {
     [
       'presignSeconds with remove-delete-marker',
       { action: 'remove-delete-marker', bucket: 'photos', keys: ['a'], presignSeconds: 60 },
+      'presignSeconds',
+    ],
+    [
+      'presignSeconds with download: a URL in the result would be a credential in history',
+      { action: 'download', bucket: 'photos', keys: ['a'], presignSeconds: 60 },
       'presignSeconds',
     ],
     [

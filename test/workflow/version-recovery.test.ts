@@ -167,7 +167,9 @@ describe('remove-delete-marker', () => {
     // A second DELETE stacks another marker on AWS; RGW keeps one. Either way all markers on top go.
     await primary.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'docs/contract.pdf' }));
     await primary.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'docs/contract.pdf' }));
-    await expect(getBytes(bucket, 'docs/contract.pdf')).rejects.toThrow();
+    await expect(getBytes(bucket, 'docs/contract.pdf')).rejects.toMatchObject({
+      $metadata: { httpStatusCode: 404 },
+    });
     const markers = (await versionList(bucket))
       .filter((v) => v.includes('|marker|'))
       .map((v) => v.split('|')[1]);
