@@ -126,6 +126,21 @@ it('the bulk engine: 20 runs of 2 pages, every run under 80 events, the carried 
   // At most 24 carried (checks and gates, a fold, the latest runs), plus this run's lease, pages and report.
   expect(r.steps.length).toBeLessThanOrEqual(27);
   expect(r.steps.find((s) => s.name === FOLDED_STEP)?.numbers?.steps).toBeGreaterThan(5);
+  // The survey (the key count, the gate) ran once for the job, in its first run, not in every run.
+  const surveys: number[] = [];
+  let runId: string | undefined = h.firstExecutionRunId;
+  while (runId) {
+    const history: Awaited<ReturnType<WorkflowHandle['fetchHistory']>> = await env.client.workflow
+      .getHandle(h.workflowId, runId)
+      .fetchHistory();
+    const events = history.events ?? [];
+    surveys.push(
+      events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'surveyJob').length,
+    );
+    runId = events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
+  }
+  expect(surveys[0]).toBe(1);
+  expect(surveys.slice(1).every((n) => n === 0)).toBe(true);
 });
 
 it('the undo: 40 manifest pages at 2 a run, every run under 80 events', async () => {
