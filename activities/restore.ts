@@ -1,19 +1,12 @@
 // The bulk engine's unit of work: one listing page of a point-in-time restore (or bulk copy), planned
 // and applied with bounded concurrency, checkpointed by heartbeat, safe to redo from any point.
-import {
-  DeleteObjectCommand,
-  GetBucketVersioningCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  S3Client,
-} from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetBucketVersioningCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { ErrorType } from '../core/errors';
 import {
   addCounts,
   countAction,
   emptyCounts,
-  groupByKey,
   PitrPlanOptions,
   PlanCounts,
   planKeyInPlace,
@@ -25,13 +18,14 @@ import {
 } from '../core/pitr';
 import { attemptOf, firstRecordPerKey, parseUndoManifest, UndoRecord } from '../core/undo';
 import { inRange, KeyRange, KeySampler } from '../core/key-ranges';
-import { bareEtag, compareKeys, VersionEntry } from '../core/versions';
+import { bareEtag, compareKeys } from '../core/versions';
 import { s3For } from './deps';
 import { listReports, readReport, ReportsDeps, writeReport } from './reports';
 import { addCopyPaths, copyVersion, CopyPath, emptyCopyPaths } from './s3/copy';
 import { classifyS3Error, s3ErrorName } from './s3/errors';
 import { listVersionsPage } from './s3/list-versions';
 import { activitySignal } from './s3/signal';
+import { forEachLimited, listCompleteKeys, listTargetRange, ListedKeys } from './s3/list-keys';
 
 export interface Location {
   region: string;
@@ -98,97 +92,6 @@ const HEARTBEAT_EVERY_MS = 200;
 /** The failure list kept in results and heartbeats is capped; the full list goes to the report. */
 const MAX_FAILED_IN_RESULT = 50;
 
-export interface KeyGroup {
-  key: string;
-  entries: VersionEntry[];
-}
-
-export interface ListedKeys {
-  groups: KeyGroup[];
-  done: boolean;
-}
-
-/**
- * Lists complete keys after `afterKey`: about `pageSize` entries, never cutting a key's versions in
- * two (a key with more versions than a page is followed to its end). Entries of `afterKey` itself are
- * skipped here: given a KeyMarker alone, AWS starts after that key but Ceph RGW starts at it.
- */
-export async function listCompleteKeys(
-  s3: S3Client,
-  bucket: string,
-  prefix: string,
-  afterKey: string | undefined,
-  pageSize: number,
-  untilKey?: string,
-): Promise<ListedKeys> {
-  const collected: VersionEntry[] = [];
-  let keyMarker = afterKey;
-  let versionIdMarker: string | undefined;
-  for (;;) {
-    const page = await listVersionsPage(s3, {
-      Bucket: bucket,
-      Prefix: prefix,
-      KeyMarker: keyMarker,
-      VersionIdMarker: versionIdMarker,
-      MaxKeys: pageSize,
-    });
-    const beyond = untilKey !== undefined && page.entries.some((e) => compareKeys(e.key, untilKey) > 0);
-    collected.push(...page.entries.filter((e) => inRange(e.key, { afterKey, untilKey })));
-    const groups = groupByKey(collected);
-    // Past the end of the range: every key of the range has been seen whole.
-    if (!page.isTruncated || beyond) return { groups, done: true };
-    // Truncated: the last key may go on in the next page, so it waits for the next call.
-    if (groups.length > 1) return { groups: groups.slice(0, -1), done: false };
-    keyMarker = page.nextKeyMarker;
-    versionIdMarker = page.nextVersionIdMarker;
-  }
-}
-
-/**
- * The target's current objects for the target keys in (first, last], by key. `last` is known only
- * once the source page is listed: the first target page is requested at once, beside that listing.
- */
-export async function listTargetRange(
-  s3: S3Client,
-  bucket: string,
-  prefix: string,
-  startAfter: string | undefined,
-  lastKey: Promise<string | undefined>,
-): Promise<Map<string, TargetObject>> {
-  const out = new Map<string, TargetObject>();
-  let token: string | undefined;
-  const request = () =>
-    s3.send(
-      new ListObjectsV2Command({
-        Bucket: bucket,
-        Prefix: prefix,
-        StartAfter: token ? undefined : startAfter,
-        ContinuationToken: token,
-        MaxKeys: 1000,
-      }),
-      { abortSignal: activitySignal() },
-    );
-  const first = request();
-  const last = await lastKey.catch((err: unknown) => {
-    first.catch(() => undefined); // the source listing failed: its error is the one reported
-    throw err;
-  });
-  if (last === undefined) {
-    await first.catch(() => undefined);
-    return out;
-  }
-  for (let pending = first; ; pending = request()) {
-    const page = await pending;
-    for (const o of page.Contents ?? []) {
-      if (o.Key === undefined || (startAfter !== undefined && compareKeys(o.Key, startAfter) <= 0)) continue;
-      if (compareKeys(o.Key, last) > 0) return out;
-      out.set(o.Key, { etag: bareEtag(o.ETag), size: o.Size ?? 0 });
-    }
-    if (!page.IsTruncated) return out;
-    token = page.NextContinuationToken;
-  }
-}
-
 /**
  * Read-ahead of source listings: while a page copies, the listing of the page after it is fetched, so
  * the next page's activity starts copying at once instead of waiting for a listing. Sound because a
@@ -229,22 +132,6 @@ function readAheadKey(input: RestorePageInput, afterKey: string | undefined): st
     input.pageSize,
     input.untilKey ?? null,
   ]);
-}
-
-/** Runs `fn` over `items` with at most `limit` at once, in order of start; resolves when all settle. */
-export async function forEachLimited<T>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T, index: number) => Promise<void>,
-) {
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      await fn(items[i], i);
-    }
-  });
-  await Promise.all(workers);
 }
 
 export function createRestoreActivities(deps: ReportsDeps) {

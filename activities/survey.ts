@@ -15,7 +15,8 @@ import {
   targetKey,
 } from '../core/pitr';
 import { s3For } from './deps';
-import { listCompleteKeys, listTargetRange, Location } from './restore';
+import { Location } from './restore';
+import { listCompleteKeys, listTargetRange } from './s3/list-keys';
 import { ReportsDeps } from './reports';
 import { classifyS3Error } from './s3/errors';
 

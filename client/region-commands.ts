@@ -11,12 +11,8 @@ import { createFailoverActivities } from '../activities/failover';
 import type { BucketPair, ReplicationLag, ReplicationState } from '../core/replication';
 import { createS3Clients } from '../worker/clients';
 import { createReplicationProviders } from '../worker/replication';
+import { GlobalOptions, out } from './cli-common';
 import { connect, hasWorker, startWorkflow, UsageError, webUiLink } from './lifeboat';
-
-interface GlobalOptions {
-  config?: string;
-  json?: boolean;
-}
 
 interface PairOptions {
   region: string;
@@ -26,10 +22,6 @@ interface PairOptions {
   reason?: string;
   detach?: boolean;
   id?: string;
-}
-
-function out(json: boolean | undefined, value: unknown, human: () => string): void {
-  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${human()}\n`);
 }
 
 function int(name: string, value: string | undefined): number | undefined {

@@ -11,16 +11,8 @@ import { describeRange, LOCK_QUERY, LOCK_UPDATES, LOCK_WORKFLOW_TYPE, lockWorkfl
 import { loadConfig } from '../worker/config';
 import type { BucketLockState } from '../workflows/bucket-lock';
 import { table } from './format';
+import { GlobalOptions, out } from './cli-common';
 import { connect, UsageError } from './lifeboat';
-
-interface GlobalOptions {
-  config?: string;
-  json?: boolean;
-}
-
-function out(json: boolean | undefined, value: unknown, human: () => string): void {
-  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${human()}\n`);
-}
 
 /** Who decides, as recorded in the job's history: the operator's login, marked as the CLI. */
 export function operator(by?: string): string {

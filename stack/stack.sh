@@ -224,7 +224,8 @@ osd_started() {
   return 1
 }
 
-rgw_ready() { curl -s -o /dev/null "http://127.0.0.1:$1/"; }
+# A gateway paused by a realm reload accepts connections and never answers: give up after 5 s.
+rgw_ready() { curl -s -m 5 -o /dev/null "http://127.0.0.1:$1/"; }
 
 # The cluster keeps its data in memory: when its daemons are gone, so is the data, and the
 # cluster is built again from nothing.
@@ -287,7 +288,18 @@ radosgw_admin() { radosgw-admin "$@" 2>>"$LOGS/ceph-setup.log"; }
 
 start_rgw() {
   local zone=$1 port=$2
-  if pid_alive "$STATE/ceph/run/rgw.$zone.pid" && rgw_ready "$port"; then return 0; fi
+  if pid_alive "$STATE/ceph/run/rgw.$zone.pid"; then
+    rgw_ready "$port" && return 0
+    # Running but not answering (seen: "rgw realm reloader: Frontends paused" after a period commit,
+    # never resumed): restart it rather than fail on its port.
+    log "ceph: the $zone RGW runs but does not answer on port $port: restarting it (its log: $LOGS/rgw-$zone.log)"
+    stop_pid "$STATE/ceph/run/rgw.$zone.pid"
+    local i
+    for i in $(seq 1 30); do
+      port_open "$port" || break
+      sleep 0.5
+    done
+  fi
   require_free_port "$port" "the $zone RGW" "LIFEBOAT_$(echo "$zone" | tr a-z A-Z)_PORT"
   radosgw -n "client.rgw.$zone" --rgw-zone="$zone" --rgw-frontends="beast endpoint=127.0.0.1:$port" \
     --pid-file="$STATE/ceph/run/rgw.$zone.pid" --log-file="$LOGS/rgw-$zone.log" >>"$LOGS/ceph-setup.log" 2>&1 ||

@@ -98,6 +98,7 @@ describe('copy-version', () => {
     expect(result.outcomes[0].newVersionId).not.toBe(v1);
     expect(result.steps.map((s) => [s.name, s.outcome])).toEqual([
       ['check bucket', 'ok'],
+      ['take lease', 'ok'],
       ['plan', 'ok'],
       ['apply', 'ok'],
       ['verify', 'ok'],
@@ -307,7 +308,7 @@ describe('observability', () => {
     const handle = await start({ action: 'copy-version', bucket, keys: ['k'], versionId: v1 });
     await handle.result();
     const steps = await handle.query(stepsQuery);
-    expect(steps.map((s) => s.name)).toEqual(['check bucket', 'plan', 'apply', 'verify']);
+    expect(steps.map((s) => s.name)).toEqual(['check bucket', 'take lease', 'plan', 'apply', 'verify']);
     expect(steps.every((s) => s.endedAt !== undefined)).toBe(true);
     const desc = await handle.describe();
     expect(desc.searchAttributes.LifeboatProcedure).toEqual(['versionRecovery']);
