@@ -11,6 +11,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { WorkflowFailedError } from '@temporalio/client';
+import { createHmac } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApplicationFailure } from '@temporalio/common';
@@ -50,9 +51,12 @@ const profile = (region: string): RegionProfile => ({
     secretAccessKeyVar: 'LIFEBOAT_MOTO_SECRET',
   },
 });
+// The worker signs its webhook calls with this secret (named by the configuration, never an input).
+process.env.LIFEBOAT_TEST_WEBHOOK_SECRET = 'test-webhook-secret';
 const config: LifeboatConfig = {
   ...stackConfig,
   regions: { ...stackConfig.regions, 'us-east': profile('us-east-1'), 'eu-west': profile('eu-west-1') },
+  webhook: { secretVar: 'LIFEBOAT_TEST_WEBHOOK_SECRET' },
 };
 const s3: Record<string, S3Client> = createS3Clients(config);
 const provider = createAwsReplicationProvider(
@@ -197,11 +201,17 @@ describe('regionFailover on AWS (moto)', () => {
     const pair = await newPair('fo-approve');
     // The operator's webhook: a real HTTP server on loopback that keeps what it is told.
     const told: { type: string; record: { active: { region: string } } }[] = [];
+    const signatures: boolean[] = [];
     const hook = createServer((req, res) => {
       let body = '';
       req.on('data', (d: Buffer) => (body += d.toString()));
       req.on('end', () => {
         told.push(JSON.parse(body) as (typeof told)[number]);
+        // What a receiver does: recompute the HMAC over "<timestamp>.<body>" with the shared secret.
+        const expected = createHmac('sha256', 'test-webhook-secret')
+          .update(`${String(req.headers['x-lifeboat-timestamp'])}.${body}`)
+          .digest('hex');
+        signatures.push(req.headers['x-lifeboat-signature'] === `sha256=${expected}`);
         res.writeHead(204).end();
       });
     });
@@ -222,6 +232,9 @@ describe('regionFailover on AWS (moto)', () => {
     expect(r.reverseReplication).toBe('replica-to-source');
     expect(told).toEqual([expect.objectContaining({ type: 'lifeboat.failover' })]);
     expect(told[0].record.active.region).toBe('eu-west');
+    expect(signatures).toEqual([true]);
+    // The secret is in no input nor result: the history carries the URL without credentials only.
+    expect(JSON.stringify(await handle.fetchHistory())).not.toContain('test-webhook-secret');
     hook.close();
 
     // The outage: writes and a delete on the replica; one write on the source that never replicated.
