@@ -201,11 +201,15 @@ export async function runJob(
     let survey: SurveyResult | undefined;
     if (safe && !carried && !job.range) {
       phase = 'surveying';
-      const before = await surveyAndGate(log, gate, job, (waiting) => {
-        phase = waiting ? 'awaiting-approval' : 'restoring';
+      const before = await surveyAndGate(log, gate, job, {
+        surveyed: (s) => {
+          state.totalKeys = s.radius.keysInScope;
+        },
+        waiting: (waiting) => {
+          phase = waiting ? 'awaiting-approval' : 'restoring';
+        },
       });
       survey = before.survey;
-      state.totalKeys = survey.radius.keysInScope;
       state.gate = before.gate;
     }
     if (job.parts > 1 && !job.range) return runParts(survey?.boundaries);

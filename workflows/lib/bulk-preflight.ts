@@ -83,7 +83,11 @@ export async function surveyAndGate(
   log: StepLog,
   gate: Gate,
   job: Job,
-  onWaiting: (waiting: boolean) => void,
+  on: {
+    /** The survey is done: the progress has its total before the gate (which may wait for hours). */
+    surveyed: (survey: SurveyResult) => void;
+    waiting: (waiting: boolean) => void;
+  },
 ): Promise<{ survey: SurveyResult; gate: GateRecord }> {
   const { source, target } = job;
   markPhase('survey');
@@ -109,6 +113,7 @@ export async function surveyAndGate(
     (r) =>
       `${r.radius.keysInScope} keys, ${r.versions} versions${r.oldestChange ? `, oldest ${r.oldestChange}` : ''}`,
   );
+  on.surveyed(survey);
   const r = survey.radius;
   if (
     !job.safety.allowDeleteAll &&
@@ -137,7 +142,7 @@ export async function surveyAndGate(
     autoApprove: job.safety.autoApprove,
     timeoutSeconds: job.safety.approvalTimeoutSeconds,
     what: job.procedure,
-    onWaiting,
+    onWaiting: on.waiting,
   });
   return { survey, gate: record };
 }
