@@ -330,13 +330,13 @@ require_cluster() {
   { pid_alive "$STATE/ceph/run/mon.a.pid" && pid_alive "$STATE/ceph/run/osd.0.pid"; } || die "the Ceph cluster of $STATE is not running: start the stack with npm run stack:up"
 }
 
-# SIGKILL, as in an outage drill: no graceful shutdown, sync state left as a crash leaves it.
-# The Temporal dev server SIGKILLed (chaos tests): its SQLite file keeps every workflow for the restart.
-cmd_kill_temporal() {
-  local f=$STATE/temporal.pid pid i
+# kill_pidfile PIDFILE WHAT LOG: SIGKILL, as in an outage: no graceful shutdown, state left as a crash
+# leaves it; waits up to 5 s for the process to be gone.
+kill_pidfile() {
+  local f=$1 what=$2 logfile=$3 pid i
   if ! pid_alive "$f"; then
     rm -f "$f"
-    log "temporal: not running"
+    log "$what is not running"
     return 0
   fi
   pid=$(cat "$f")
@@ -345,30 +345,20 @@ cmd_kill_temporal() {
     proc_running "$pid" || break
     sleep 0.25
   done
-  proc_running "$pid" && die "the Temporal dev server (pid $pid) survived SIGKILL for 5 s"
+  proc_running "$pid" && die "$what (pid $pid) survived SIGKILL for 5 s"
   rm -f "$f"
-  log "temporal: killed (pid $pid, SIGKILL); its log: $LOGS/temporal.log"
+  log "killed $what (pid $pid, SIGKILL); its log: $logfile"
 }
 
+# The Temporal dev server SIGKILLed (chaos tests): its SQLite file keeps every workflow for the restart.
+cmd_kill_temporal() { kill_pidfile "$STATE/temporal.pid" "the Temporal dev server" "$LOGS/temporal.log"; }
+
+# A gateway SIGKILLed, as in an outage drill: sync state left as a crash leaves it.
 cmd_kill_rgw() {
-  local zone=${1:-} f pid i
+  local zone=${1:-}
   [ -n "$zone" ] || die "usage: stack.sh kill-rgw primary|secondary"
   zone_port "$zone" >/dev/null
-  f=$STATE/ceph/run/rgw.$zone.pid
-  if ! pid_alive "$f"; then
-    rm -f "$f"
-    log "ceph: the $zone RGW is not running"
-    return 0
-  fi
-  pid=$(cat "$f")
-  kill -9 "$pid" 2>/dev/null || true
-  for i in $(seq 1 20); do
-    proc_running "$pid" || break
-    sleep 0.25
-  done
-  proc_running "$pid" && die "the $zone RGW (pid $pid) survived SIGKILL for 5 s"
-  rm -f "$f"
-  log "ceph: killed the $zone RGW (pid $pid, SIGKILL); its log: $LOGS/rgw-$zone.log"
+  kill_pidfile "$STATE/ceph/run/rgw.$zone.pid" "the $zone RGW" "$LOGS/rgw-$zone.log"
 }
 
 cmd_start_rgw() {

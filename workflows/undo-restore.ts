@@ -25,7 +25,7 @@ import { addUndoCounts, emptyUndoCounts, UndoCounts, UndoRestoreInput } from '..
 import { Gate, GateRecord } from './lib/gate';
 import { markPhase, markRun } from './lib/search-attributes';
 import { parseWorkflowInput, refuseExtraInput } from './lib/input';
-import { withLease } from './lib/lease';
+import { showWaiting, withLease } from './lib/lease';
 import { StepLog } from './lib/steps';
 
 export { UndoRestoreInput };
@@ -404,14 +404,10 @@ export async function undoRestore(
         procedure: 'undoRestore',
         wait: req.waitForLease,
         ttlSeconds: req.leaseTtlSeconds,
-        onWaiting: (w) => {
+        onWaiting: showWaiting(log, (w) => {
           waitingFor = w;
-          if (w) {
-            phase = 'waiting-for-lease';
-            markPhase('waiting-for-lease');
-            log.progress(w);
-          }
-        },
+          if (w) phase = 'waiting-for-lease';
+        }),
       },
       body,
     );

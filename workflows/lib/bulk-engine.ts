@@ -36,7 +36,7 @@ import {
 import { checkBuckets, checks, surveyAndGate } from './bulk-preflight';
 import { Gate } from './gate';
 import { checkJobStart } from './input';
-import { withLease } from './lease';
+import { showWaiting, withLease } from './lease';
 import { markPhase, markRun } from './search-attributes';
 import { StepLog, surfaceActivityFailure } from './steps';
 
@@ -472,14 +472,10 @@ export async function runJob(
         procedure: job.procedure,
         wait: job.safety.waitForLease,
         ttlSeconds: job.safety.leaseTtlSeconds,
-        onWaiting: (w) => {
+        onWaiting: showWaiting(log, (w) => {
           waitingFor = w;
-          if (w) {
-            phase = 'waiting-for-lease';
-            markPhase('waiting-for-lease');
-            log.progress(w);
-          }
-        },
+          if (w) phase = 'waiting-for-lease';
+        }),
       },
       body,
     );

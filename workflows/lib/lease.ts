@@ -16,6 +16,7 @@ import {
 import type { LeaseActivities } from '../../activities/leases';
 import { ErrorType } from '../../core/errors';
 import { describeRange, Lease, LeaseRange } from '../../core/leases';
+import { markPhase } from './search-attributes';
 import { StepLog } from './steps';
 
 export const leaseGrantedSignal = defineSignal<[{ lock: string }]>('leaseGranted');
@@ -36,6 +37,17 @@ export interface LeaseOptions {
   ttlSeconds: number;
   /** Told what the job waits for (undefined once it holds the lease): for its progress and the Web UI. */
   onWaiting?: (waitingFor: string | undefined) => void;
+}
+
+/** The usual `onWaiting`: the job's phase, the Web UI's phase and progress line say what it waits for. */
+export function showWaiting(log: StepLog, set: (waitingFor: string | undefined) => void) {
+  return (waitingFor: string | undefined) => {
+    set(waitingFor);
+    if (waitingFor) {
+      markPhase('waiting-for-lease');
+      log.progress(waitingFor);
+    }
+  };
 }
 
 function holders(conflicts: Lease[]): string {
